@@ -1,0 +1,67 @@
+# pacta-async: `make demo` and `make test` set everything up on a fresh machine
+# (only Python 3.11, git and make needed).
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PACTA_BASE_URL ?= https://sign.pacta.ink
+# The generator's post-hooks call ruff from PATH: make it the pinned one.
+GEN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONHASHSEED=0 $(VENV)/bin/openapi-python-client generate \
+	--config generator-config.yaml --custom-template-path generator-templates --meta none
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: install test lint demo bench generate regenerate check-generated spec-update clean
+
+install: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --quiet --frozen --all-extras
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check pacta_async tests
+	$(VENV)/bin/ruff format --check pacta_async tests
+	$(VENV)/bin/mypy --strict pacta_async
+
+demo: install
+	$(PY) -m pacta_async._demo
+
+# Pull the live spec, then regenerate; nothing is replaced unless both steps succeed.
+generate: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m pacta_async._specpull "$(PACTA_BASE_URL)/api/v1/openapi" "$$tmp/openapi.json" && \
+	$(GEN) --path "$$tmp/openapi.json" --output-path "$$tmp/pacta_api" >/dev/null && \
+	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
+	mv "$$tmp/openapi.json" generated/openapi.json && \
+	echo "generated/ updated from $(PACTA_BASE_URL)/api/v1/openapi"
+
+# Regenerate from the committed snapshot, into a clean folder (--overwrite leaves stale files).
+regenerate: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GEN) --path generated/openapi.json --output-path "$$tmp/pacta_api" >/dev/null && \
+	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
+	echo "generated/pacta_api regenerated from generated/openapi.json"
+
+check-generated: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GEN) --path generated/openapi.json --output-path "$$tmp/pacta_api" >/dev/null && \
+	if diff -ru --exclude=__pycache__ generated/pacta_api "$$tmp/pacta_api"; then \
+		echo "generated/pacta_api matches generated/openapi.json"; \
+	else \
+		echo "generated/pacta_api is stale or was edited by hand: run 'make regenerate'" >&2; exit 1; \
+	fi
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

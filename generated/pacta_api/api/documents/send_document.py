@@ -1,0 +1,220 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.document import Document
+from ...models.error import Error
+from ...models.send_document_request import SendDocumentRequest
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    document_id: int,
+    *,
+    body: SendDocumentRequest | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/documents/{document_id}/send".format(
+            document_id=quote(str(document_id), safe=""),
+        ),
+    }
+
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Document | Error | None:
+    if response.status_code == 200:
+        response_200 = Document.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if 500 <= response.status_code <= 599:
+        response_5xx = Error.from_dict(response.json())
+
+        return response_5xx
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Document | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    document_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendDocumentRequest | Unset = UNSET,
+) -> Response[Document | Error]:
+    """Send the document for signature
+
+     Only from `DRAFT`; every SIGNER needs at least one SIGNATURE field. Counts against the send limit
+    (30/min).
+
+    Args:
+        document_id (int):
+        body (SendDocumentRequest | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Document | Error]
+    """
+
+    kwargs = _get_kwargs(
+        document_id=document_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    document_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendDocumentRequest | Unset = UNSET,
+) -> Document | Error | None:
+    """Send the document for signature
+
+     Only from `DRAFT`; every SIGNER needs at least one SIGNATURE field. Counts against the send limit
+    (30/min).
+
+    Args:
+        document_id (int):
+        body (SendDocumentRequest | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Document | Error
+    """
+
+    return sync_detailed(
+        document_id=document_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    document_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendDocumentRequest | Unset = UNSET,
+) -> Response[Document | Error]:
+    """Send the document for signature
+
+     Only from `DRAFT`; every SIGNER needs at least one SIGNATURE field. Counts against the send limit
+    (30/min).
+
+    Args:
+        document_id (int):
+        body (SendDocumentRequest | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Document | Error]
+    """
+
+    kwargs = _get_kwargs(
+        document_id=document_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    document_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendDocumentRequest | Unset = UNSET,
+) -> Document | Error | None:
+    """Send the document for signature
+
+     Only from `DRAFT`; every SIGNER needs at least one SIGNATURE field. Counts against the send limit
+    (30/min).
+
+    Args:
+        document_id (int):
+        body (SendDocumentRequest | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Document | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            document_id=document_id,
+            client=client,
+            body=body,
+        )
+    ).parsed
