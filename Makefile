@@ -8,9 +8,13 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 PACTA_BASE_URL ?= https://sign.pacta.ink
-# The generator's post-hooks call ruff from PATH: make it the pinned one.
-GEN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONHASHSEED=0 $(VENV)/bin/openapi-python-client generate \
-	--config generator-config.yaml --custom-template-path generator-templates --meta none
+# generate-into SPEC DIR: the generator's post-hooks call ruff from PATH (the pinned one);
+# py.typed marks the package as typed (the generator adds it only with project metadata).
+define generate-into
+PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONHASHSEED=0 $(VENV)/bin/openapi-python-client generate \
+	--config generator-config.yaml --custom-template-path generator-templates --meta none \
+	--path "$(1)" --output-path "$(2)" >/dev/null && touch "$(2)/py.typed"
+endef
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
@@ -42,7 +46,7 @@ demo: install
 generate: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(PY) -m pacta_async._specpull "$(PACTA_BASE_URL)/api/v1/openapi" "$$tmp/openapi.json" && \
-	$(GEN) --path "$$tmp/openapi.json" --output-path "$$tmp/pacta_api" >/dev/null && \
+	$(call generate-into,$$tmp/openapi.json,$$tmp/pacta_api) && \
 	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
 	mv "$$tmp/openapi.json" generated/openapi.json && \
 	echo "generated/ updated from $(PACTA_BASE_URL)/api/v1/openapi"
@@ -50,13 +54,13 @@ generate: install
 # Regenerate from the committed snapshot, into a clean folder (--overwrite leaves stale files).
 regenerate: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GEN) --path generated/openapi.json --output-path "$$tmp/pacta_api" >/dev/null && \
+	$(call generate-into,generated/openapi.json,$$tmp/pacta_api) && \
 	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
 	echo "generated/pacta_api regenerated from generated/openapi.json"
 
 check-generated: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GEN) --path generated/openapi.json --output-path "$$tmp/pacta_api" >/dev/null && \
+	$(call generate-into,generated/openapi.json,$$tmp/pacta_api) && \
 	if diff -ru --exclude=__pycache__ generated/pacta_api "$$tmp/pacta_api"; then \
 		echo "generated/pacta_api matches generated/openapi.json"; \
 	else \

@@ -1,0 +1,187 @@
+"""`PactaClient`: configuration, the request stack, and the resources."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final, Self
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+from pacta_api.client import AuthenticatedClient
+
+from ._clock import Clock, SystemClock
+from ._errors import ConfigurationError
+from ._logging import setup_logging
+from ._ratelimit import RateLimiter, TokenBucketLimiter
+from ._resources import Documents, Templates, Webhooks
+from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._transport import PactaTransport
+from ._validation import is_loopback
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "PactaClient"]
+
+DEFAULT_BASE_URL: Final = "https://sign.pacta.ink/api/v1"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_CONNECTION_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+_API_PATH = "/api/v1"
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+_DEFAULT: Final = _Default()
+
+
+def _check_token(token: str | None) -> str:
+    token = token if token is not None else os.environ.get("PACTA_API_TOKEN")
+    if not token:
+        raise ConfigurationError(
+            "no API token: pass token=... or set PACTA_API_TOKEN "
+            "(Pacta → Team Settings → API Tokens)"
+        )
+    if token.lower().startswith("bearer"):
+        raise ConfigurationError(
+            "pass the raw token (api_...) without the 'Bearer' prefix: "
+            "Pacta expects it directly in the Authorization header"
+        )
+    if token != token.strip() or any(c in token for c in "\r\n\t "):
+        raise ConfigurationError("the API token contains whitespace; check how it was copied")
+    return token
+
+
+def _check_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
+    url = (base_url or os.environ.get("PACTA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an absolute http(s) URL, got {url!r}")
+    if parts.scheme == "http" and not (allow_insecure_http or is_loopback(parts.hostname)):
+        raise ConfigurationError(
+            f"refusing to send the API token over plain http to {parts.hostname!r}; "
+            "use https, or pass allow_insecure_http=True if you really mean it"
+        )
+    # Accept the instance URL too (https://pacta.example.com): the API lives under /api/v1.
+    return url if parts.path.endswith(_API_PATH) else url + _API_PATH
+
+
+def _redacted(token: str) -> str:
+    return f"{token[:4]}...{token[-4:]}" if len(token) > 12 else "***"
+
+
+class _HttpClientTransport(httpx.AsyncBaseTransport):
+    """Sends through a user's own `httpx.AsyncClient`, keeping its settings (proxies,
+    TLS, event hooks) while our layer stays on top. The user's client is theirs to close.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True, follow_redirects=False)
+
+
+class PactaClient:
+    """An async client for the Pacta API.
+
+    Use it as `async with PactaClient() as client:`, or call `aclose()` when done.
+    Every request goes through one layer that paces it under the token's rate limits,
+    retries what is safe to retry, and turns error answers into typed exceptions.
+
+    `rate_limiter`: by default each client paces itself at Pacta's limits; pass one
+    `TokenBucketLimiter` to every client sharing a token, a `RedisRateLimiter` to share
+    it across processes, or None to switch pacing off.
+    """
+
+    documents: Documents
+    templates: Templates
+    webhooks: Webhooks
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        rate_limiter: RateLimiter | _Default | None = _DEFAULT,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        retry_budget: RetryBudget | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        if max_retries < 0:
+            raise ConfigurationError("max_retries must be >= 0")
+        setup_logging()
+        self._token = _check_token(token)
+        self.base_url = _check_base_url(base_url, allow_insecure_http)
+        self._clock = clock or SystemClock()
+        if isinstance(rate_limiter, _Default):
+            rate_limiter = TokenBucketLimiter(clock=self._clock)
+        self.rate_limiter = rate_limiter
+        inner: httpx.AsyncBaseTransport
+        if http_client is not None:
+            inner = _HttpClientTransport(http_client)
+        else:
+            inner = transport or httpx.AsyncHTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+        self._transport = PactaTransport(
+            inner,
+            clock=self._clock,
+            policy=RetryPolicy(max_retries=max_retries),
+            budget=retry_budget or RetryBudget(),
+            limiter=rate_limiter,
+            on_retry=on_retry,
+            rng=random.Random(),
+        )
+        self._api = AuthenticatedClient(
+            base_url=self.base_url,
+            token=self._token,
+            prefix="",  # Pacta wants the raw token, no "Bearer"
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            raise_on_unexpected_status=True,
+            httpx_args={"transport": self._transport},
+        )
+        self._task_group: TaskGroup | None = None
+        self.documents = Documents(self)
+        self.templates = Templates(self)
+        self.webhooks = Webhooks(self)
+
+    def __repr__(self) -> str:
+        return f"PactaClient(base_url={self.base_url!r}, token={_redacted(self._token)!r})"
+
+    async def __aenter__(self) -> Self:
+        # Background work (prefetching the next page) runs here, and ends with the client.
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task_group, self._task_group = self._task_group, None
+        try:
+            if task_group is not None:
+                task_group.cancel_scope.cancel()
+                # The body's own exception propagates unchanged, not in an ExceptionGroup:
+                # background tasks never raise, so the group has nothing to add.
+                await task_group.__aexit__(None, None, None)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections. A client given an `http_client` leaves it open."""
+        await self._api.get_async_httpx_client().aclose()

@@ -1,0 +1,182 @@
+"""The PDF upload body, built here rather than by the generated client.
+
+The generated multipart code sends recipients as JSON parts (Pacta wants
+`recipients[i][name]` parts), uses a fixed boundary that a PDF can contain, and
+holds the whole file in memory. This body streams the file from disk in chunks,
+uses a random boundary, and can be iterated again, so a retried upload starts over
+from the first byte.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+import anyio.to_thread
+
+from ._errors import InvalidInputError
+from ._validation import RecipientParam
+
+__all__ = ["MAX_FILE_BYTES", "FileInput", "MultipartUpload", "open_pdf"]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+FileInput = str | os.PathLike[str] | bytes | BinaryIO
+
+
+class PdfSource:
+    """A checked PDF: where its bytes come from, its size and its filename."""
+
+    def __init__(self, data: bytes | Path | BinaryIO, *, size: int, filename: str) -> None:
+        self._data = data
+        self.size = size
+        self.filename = filename
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Every byte of the file from the start, however many times it is called."""
+        data = self._data
+        if isinstance(data, bytes):
+            for start in range(0, self.size, CHUNK_BYTES):
+                yield data[start : start + CHUNK_BYTES]
+            return
+        if isinstance(data, Path):
+            async with await anyio.open_file(data, "rb") as file:
+                async for chunk in _read_exactly(file.read, self.size):
+                    yield chunk
+            return
+        await anyio.to_thread.run_sync(data.seek, 0)
+        async for chunk in _read_exactly(
+            lambda n: anyio.to_thread.run_sync(data.read, n), self.size
+        ):
+            yield chunk
+
+
+async def _read_exactly(read: Callable[[int], Awaitable[bytes]], size: int) -> AsyncIterator[bytes]:
+    remaining = size
+    while remaining:
+        chunk = await read(min(CHUNK_BYTES, remaining))
+        if not chunk:
+            raise InvalidInputError(
+                "the file got shorter while it was being uploaded", field="file"
+            )
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _check_pdf(head: bytes, size: int) -> None:
+    if size == 0:
+        raise InvalidInputError("the file is empty", field="file")
+    if size > MAX_FILE_BYTES:
+        raise InvalidInputError(
+            f"the file is {size} bytes; Pacta accepts at most {MAX_FILE_BYTES} (50 MiB)",
+            field="file",
+        )
+    if not head.startswith(b"%PDF-"):
+        raise InvalidInputError(
+            "the file is not a PDF (it does not start with %PDF-)", field="file"
+        )
+
+
+def _inspect_path(path: Path) -> tuple[bytes, int]:
+    try:
+        with path.open("rb") as file:
+            return file.read(5), os.fstat(file.fileno()).st_size
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror}", field="file") from exc
+
+
+def _inspect_stream(stream: BinaryIO) -> tuple[bytes, int]:
+    if not stream.seekable():
+        raise InvalidInputError(
+            "the file object must be seekable (it is re-read on retry)", field="file"
+        )
+    start = stream.seek(0, os.SEEK_SET)
+    head = stream.read(5)
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(start)
+    return head, size
+
+
+async def open_pdf(file: FileInput, filename: str | None = None) -> PdfSource:
+    """Check a path, bytes or binary file object, reading only its first bytes."""
+    if isinstance(file, bytes | bytearray | memoryview):
+        data = bytes(file)
+        _check_pdf(data[:5], len(data))
+        return PdfSource(data, size=len(data), filename=filename or "document.pdf")
+    if isinstance(file, str | os.PathLike):
+        path = Path(file)
+        head, size = await anyio.to_thread.run_sync(_inspect_path, path)
+        _check_pdf(head, size)
+        return PdfSource(path, size=size, filename=filename or path.name)
+    if not hasattr(file, "read") or not hasattr(file, "seek"):
+        raise InvalidInputError(
+            f"file must be a path, bytes or a binary file object, got {type(file).__name__}",
+            field="file",
+        )
+    head, size = await anyio.to_thread.run_sync(_inspect_stream, file)
+    if not isinstance(head, bytes):
+        raise InvalidInputError(
+            "the file object must be opened in binary mode ('rb')", field="file"
+        )
+    _check_pdf(head, size)
+    name = filename or Path(str(getattr(file, "name", "") or "document.pdf")).name
+    return PdfSource(file, size=size, filename=name)
+
+
+def _quote(value: str) -> str:
+    """Quote a Content-Disposition parameter the way browsers do (RFC 7578)."""
+    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class MultipartUpload:
+    """A `multipart/form-data` body with known length that can be sent more than once."""
+
+    def __init__(
+        self,
+        pdf: PdfSource,
+        *,
+        title: str,
+        external_id: str | None,
+        recipients: Sequence[RecipientParam],
+    ) -> None:
+        self.boundary = secrets.token_hex(16)
+        fields: list[tuple[str, str]] = [("title", title)]
+        if external_id is not None:
+            fields.append(("externalId", external_id))
+        for i, recipient in enumerate(recipients):
+            fields.append((f"recipients[{i}][name]", recipient["name"]))
+            fields.append((f"recipients[{i}][email]", recipient["email"]))
+            fields.append((f"recipients[{i}][role]", str(recipient.get("role", "SIGNER"))))
+            if "signing_order" in recipient:
+                fields.append((f"recipients[{i}][signingOrder]", str(recipient["signing_order"])))
+        dash = f"--{self.boundary}\r\n"
+        head = "".join(
+            f'{dash}Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n{value}\r\n'
+            for name, value in fields
+        )
+        filename = _quote(pdf.filename)
+        head += (
+            f'{dash}Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        )
+        self._head = head.encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._pdf = pdf
+
+    @property
+    def headers(self) -> dict[str, str]:
+        length = len(self._head) + self._pdf.size + len(self._tail)
+        return {
+            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
+            "Content-Length": str(length),
+        }
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._head
+        async for chunk in self._pdf.chunks():
+            yield chunk
+        yield self._tail

@@ -1,0 +1,58 @@
+"""What every resource shares: access to the generated client and per-call options."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from pacta_api.client import AuthenticatedClient
+from pacta_api.types import Response
+
+from .._errors import PactaError
+from .._options import request_options
+
+if TYPE_CHECKING:
+    from .._client import PactaClient
+
+__all__ = ["Resource", "Timeout"]
+
+T = TypeVar("T")
+Timeout = float | httpx.Timeout | None
+
+
+class Resource:
+    def __init__(self, client: PactaClient) -> None:
+        self._client = client
+
+    @property
+    def _api(self) -> AuthenticatedClient:
+        return self._client._api
+
+    async def _call(
+        self,
+        call: Awaitable[Response[Any]],
+        expected: type[T],
+        *,
+        timeout: Timeout,
+        max_retries: int | None,
+    ) -> T:
+        """Run a generated endpoint call with this call's options and check its result.
+
+        Error statuses never get here: the transport raises them as typed errors.
+        """
+        with request_options(timeout=timeout, max_retries=max_retries):
+            response = await call
+        parsed = response.parsed
+        if not isinstance(parsed, expected):
+            raise PactaError(
+                f"unexpected {response.status_code} answer: expected {expected.__name__}, "
+                f"got {type(parsed).__name__}"
+            )
+        return parsed
+
+    async def _call_no_content(
+        self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
+    ) -> None:
+        with request_options(timeout=timeout, max_retries=max_retries):
+            await call

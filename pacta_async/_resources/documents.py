@@ -1,0 +1,302 @@
+"""`client.documents`: upload, read, list, send, duplicate and delete documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pacta_api.api.documents import (
+    create_embed_token,
+    create_field,
+    create_recipient,
+    delete_document,
+    duplicate_document,
+    get_document,
+    list_documents,
+    list_fields,
+    list_recipients,
+    send_document,
+)
+from pacta_api.models import (
+    CreateFieldRequest,
+    CreateRecipientRequest,
+    Document,
+    DocumentList,
+    DocumentStatus,
+    EmbedToken,
+    Field,
+    FieldList,
+    FieldType,
+    Recipient,
+    RecipientList,
+    RecipientRole,
+    SendDocumentRequest,
+)
+from pacta_api.types import UNSET
+
+from .._multipart import FileInput, MultipartUpload, open_pdf
+from .._options import request_options
+from .._pagination import AsyncPager
+from .._validation import (
+    MAX_PER_PAGE,
+    RecipientParam,
+    check_email,
+    check_enum,
+    check_field_geometry,
+    check_id,
+    check_paging,
+    check_recipients,
+    check_text,
+)
+from ._base import Resource, Timeout
+
+if TYPE_CHECKING:
+    from .._client import PactaClient
+
+__all__ = ["Documents", "Fields", "Recipients", "upload"]
+
+
+async def upload(
+    resource: Resource,
+    path: str,
+    file: FileInput,
+    *,
+    title: str,
+    recipients: Iterable[RecipientParam],
+    external_id: str | None,
+    filename: str | None,
+    timeout: Timeout,
+    max_retries: int | None,
+) -> dict[str, object]:
+    """POST a PDF with its form fields as Pacta's multipart body; returns the JSON answer."""
+    check_text(title, "title")
+    if external_id is not None:
+        check_text(external_id, "external_id")
+    checked = check_recipients(recipients)
+    pdf = await open_pdf(file, filename)
+    body = MultipartUpload(pdf, title=title, external_id=external_id, recipients=checked)
+    http = resource._api.get_async_httpx_client()
+    with request_options(timeout=timeout, max_retries=max_retries):
+        response = await http.post(path, content=body, headers=body.headers)
+    data: dict[str, object] = response.json()
+    return data
+
+
+class Recipients(Resource):
+    """`client.documents.recipients`: the people a document goes to."""
+
+    async def list(
+        self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> list[Recipient]:
+        call = list_recipients.asyncio_detailed(
+            check_id(document_id, "document_id"), client=self._api
+        )
+        result = await self._call(call, RecipientList, timeout=timeout, max_retries=max_retries)
+        return result.recipients
+
+    async def create(
+        self,
+        document_id: int,
+        *,
+        name: str,
+        email: str,
+        role: RecipientRole | str = RecipientRole.SIGNER,
+        signing_order: int | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Recipient:
+        """Add a recipient to a DRAFT document."""
+        body = CreateRecipientRequest(
+            name=check_text(name, "name"),
+            email=check_email(email, "email"),
+            role=check_enum(role, RecipientRole, "role"),
+            signing_order=UNSET
+            if signing_order is None
+            else check_id(signing_order, "signing_order"),
+        )
+        call = create_recipient.asyncio_detailed(
+            check_id(document_id, "document_id"), client=self._api, body=body
+        )
+        return await self._call(call, Recipient, timeout=timeout, max_retries=max_retries)
+
+    async def create_embed_token(
+        self,
+        document_id: int,
+        recipient_id: int,
+        *,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> EmbedToken:
+        """A token for signing inside your own product (Business plan and above)."""
+        call = create_embed_token.asyncio_detailed(
+            check_id(document_id, "document_id"),
+            check_id(recipient_id, "recipient_id"),
+            client=self._api,
+        )
+        return await self._call(call, EmbedToken, timeout=timeout, max_retries=max_retries)
+
+
+class Fields(Resource):
+    """`client.documents.fields`: signature and other fields placed on pages."""
+
+    async def list(
+        self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> list[Field]:
+        call = list_fields.asyncio_detailed(check_id(document_id, "document_id"), client=self._api)
+        result = await self._call(call, FieldList, timeout=timeout, max_retries=max_retries)
+        return result.fields
+
+    async def create(
+        self,
+        document_id: int,
+        *,
+        recipient_id: int,
+        type: FieldType | str,
+        page: int,
+        x: float,
+        y: float,
+        width: float,
+        height: float,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Field:
+        """Place a field; coordinates are PDF points from the page's top-left corner."""
+        check_field_geometry(page, x, y, width, height)
+        body = CreateFieldRequest(
+            type_=check_enum(type, FieldType, "type"),
+            page=page,
+            x=x,
+            y=y,
+            width=width,
+            height=height,
+            recipient_id=check_id(recipient_id, "recipient_id"),
+        )
+        call = create_field.asyncio_detailed(
+            check_id(document_id, "document_id"), client=self._api, body=body
+        )
+        return await self._call(call, Field, timeout=timeout, max_retries=max_retries)
+
+
+class Documents(Resource):
+    """`client.documents`."""
+
+    def __init__(self, client: PactaClient) -> None:
+        super().__init__(client)
+        self.recipients = Recipients(self._client)
+        self.fields = Fields(self._client)
+
+    async def create(
+        self,
+        file: FileInput,
+        *,
+        title: str,
+        recipients: Iterable[RecipientParam] = (),
+        external_id: str | None = None,
+        filename: str | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Document:
+        """Upload a PDF (a path, bytes or a binary file object) as a new DRAFT document.
+
+        The file is checked (a PDF, not empty, at most 50 MiB) and the recipients
+        validated before anything is sent; a file on disk is streamed, never read
+        whole into memory.
+        """
+        data = await upload(
+            self,
+            "/documents",
+            file,
+            title=title,
+            recipients=recipients,
+            external_id=external_id,
+            filename=filename,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return Document.from_dict(data)
+
+    async def get(
+        self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> Document:
+        call = get_document.asyncio_detailed(check_id(document_id, "document_id"), client=self._api)
+        return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def list(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 10,
+        status: DocumentStatus | str | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> DocumentList:
+        """One page of documents, newest first. To walk them all, use `iter()`."""
+        check_paging(page, per_page)
+        call = list_documents.asyncio_detailed(
+            client=self._api,
+            page=page,
+            per_page=per_page,
+            status=UNSET if status is None else check_enum(status, DocumentStatus, "status"),
+        )
+        return await self._call(call, DocumentList, timeout=timeout, max_retries=max_retries)
+
+    def iter(
+        self,
+        *,
+        status: DocumentStatus | str | None = None,
+        per_page: int = MAX_PER_PAGE,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> AsyncPager[Document]:
+        """Every document (optionally with one status), newest first, each yielded once."""
+        check_paging(1, per_page)
+        checked = None if status is None else check_enum(status, DocumentStatus, "status")
+
+        async def fetch(page: int) -> tuple[list[Document], int]:
+            result = await self.list(
+                page=page,
+                per_page=per_page,
+                status=checked,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+            return result.documents, result.total_pages
+
+        return AsyncPager(fetch, task_group=self._client._task_group)
+
+    async def delete(
+        self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> None:
+        call = delete_document.asyncio_detailed(
+            check_id(document_id, "document_id"), client=self._api
+        )
+        await self._call_no_content(call, timeout=timeout, max_retries=max_retries)
+
+    async def send(
+        self,
+        document_id: int,
+        *,
+        send_email: bool = True,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Document:
+        """Send a DRAFT for signature; it becomes PENDING. Counts against the send limit.
+
+        A send whose answer was lost is not repeated automatically (it may have
+        happened): check the document's status, or use the batch helpers, which do.
+        """
+        call = send_document.asyncio_detailed(
+            check_id(document_id, "document_id"),
+            client=self._api,
+            body=SendDocumentRequest(send_email=send_email),
+        )
+        return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def duplicate(
+        self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> Document:
+        """A new DRAFT with the same file, recipients and fields."""
+        call = duplicate_document.asyncio_detailed(
+            check_id(document_id, "document_id"), client=self._api
+        )
+        return await self._call(call, Document, timeout=timeout, max_retries=max_retries)

@@ -1,0 +1,134 @@
+"""`client.templates`: reusable documents, and sending from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pacta_api.api.templates import (
+    create_template_direct_link,
+    generate_document_from_template,
+    list_templates,
+)
+from pacta_api.models import (
+    DirectLink,
+    Document,
+    GenerateDocumentRequest,
+    GenerateRecipient,
+    Template,
+    TemplateList,
+)
+from pacta_api.types import UNSET
+
+from .._multipart import FileInput
+from .._pagination import AsyncPager
+from .._validation import (
+    MAX_PER_PAGE,
+    GenerateRecipientParam,
+    RecipientParam,
+    check_id,
+    check_paging,
+    check_template_recipients,
+    check_text,
+)
+from ._base import Resource, Timeout
+from .documents import upload
+
+__all__ = ["Templates"]
+
+
+class Templates(Resource):
+    """`client.templates`."""
+
+    async def create(
+        self,
+        file: FileInput,
+        *,
+        title: str,
+        recipients: Iterable[RecipientParam] = (),
+        external_id: str | None = None,
+        filename: str | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Template:
+        """Upload a PDF as a template; its recipients are placeholders filled in by `generate`."""
+        data = await upload(
+            self,
+            "/templates",
+            file,
+            title=title,
+            recipients=recipients,
+            external_id=external_id,
+            filename=filename,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return Template.from_dict(data)
+
+    async def list(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 10,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> TemplateList:
+        check_paging(page, per_page)
+        call = list_templates.asyncio_detailed(client=self._api, page=page, per_page=per_page)
+        return await self._call(call, TemplateList, timeout=timeout, max_retries=max_retries)
+
+    def iter(
+        self,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> AsyncPager[Template]:
+        """Every template, newest first, each yielded once."""
+        check_paging(1, per_page)
+
+        async def fetch(page: int) -> tuple[list[Template], int]:
+            result = await self.list(
+                page=page, per_page=per_page, timeout=timeout, max_retries=max_retries
+            )
+            return result.templates, result.total_pages
+
+        return AsyncPager(fetch, task_group=self._client._task_group)
+
+    async def generate(
+        self,
+        template_id: int,
+        *,
+        recipients: Iterable[GenerateRecipientParam],
+        title: str | None = None,
+        external_id: str | None = None,
+        send_email: bool = True,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> Document:
+        """Create a document from a template and send it (PENDING). Counts as a send.
+
+        Give each document an `external_id` you can look up: if the answer is lost,
+        that is how to tell whether the document was created before trying again.
+        """
+        body = GenerateDocumentRequest(
+            recipients=[
+                GenerateRecipient(id=r["id"], name=r["name"], email=r["email"])
+                for r in check_template_recipients(recipients)
+            ],
+            title=UNSET if title is None else check_text(title, "title"),
+            external_id=UNSET if external_id is None else check_text(external_id, "external_id"),
+            send_email=send_email,
+        )
+        call = generate_document_from_template.asyncio_detailed(
+            check_id(template_id, "template_id"), client=self._api, body=body
+        )
+        return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def create_direct_link(
+        self, template_id: int, *, timeout: Timeout = None, max_retries: int | None = None
+    ) -> DirectLink:
+        """The public link anyone can use to sign from this template."""
+        call = create_template_direct_link.asyncio_detailed(
+            check_id(template_id, "template_id"), client=self._api
+        )
+        return await self._call(call, DirectLink, timeout=timeout, max_retries=max_retries)
