@@ -8,11 +8,13 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 PACTA_BASE_URL ?= https://sign.pacta.ink
+# The instance URL or the API URL both work, as with the client's PACTA_BASE_URL.
+SPEC_URL = $(patsubst %/api/v1,%,$(patsubst %/,%,$(PACTA_BASE_URL)))/api/v1/openapi
 # generate-into SPEC DIR: the generator's post-hooks call ruff from PATH (the pinned one);
 # py.typed marks the package as typed (the generator adds it only with project metadata).
 define generate-into
-PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONHASHSEED=0 $(VENV)/bin/openapi-python-client generate \
-	--config generator-config.yaml --custom-template-path generator-templates --meta none \
+PATH="$(abspath $(VENV))/bin:$$PATH" PYTHONHASHSEED=0 $(VENV)/bin/openapi-python-client generate \
+	--config generator-config.yaml --custom-template-path generator-templates --meta none --fail-on-warning \
 	--path "$(1)" --output-path "$(2)" >/dev/null && touch "$(2)/py.typed"
 endef
 
@@ -45,11 +47,11 @@ demo: install
 # Pull the live spec, then regenerate; nothing is replaced unless both steps succeed.
 generate: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(PY) -m pacta_async._specpull "$(PACTA_BASE_URL)/api/v1/openapi" "$$tmp/openapi.json" && \
+	$(PY) -m pacta_async._specpull "$(SPEC_URL)" "$$tmp/openapi.json" && \
 	$(call generate-into,$$tmp/openapi.json,$$tmp/pacta_api) && \
 	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
 	mv "$$tmp/openapi.json" generated/openapi.json && \
-	echo "generated/ updated from $(PACTA_BASE_URL)/api/v1/openapi"
+	echo "generated/ updated from $(SPEC_URL)"
 
 # Regenerate from the committed snapshot, into a clean folder (--overwrite leaves stale files).
 regenerate: install
