@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import httpx
 from pacta_api.client import AuthenticatedClient
+from pacta_api.errors import UnexpectedStatus
 from pacta_api.types import Response
 
 from .._errors import PactaError
@@ -17,7 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Resource", "Timeout"]
 
-T = TypeVar("T")
+class _Model(Protocol):
+    @classmethod
+    def from_dict(cls, src_dict: dict[str, Any]) -> Self: ...
+
+
+T = TypeVar("T", bound=_Model)
 Timeout = float | httpx.Timeout | None
 
 
@@ -39,10 +46,16 @@ class Resource:
     ) -> T:
         """Run a generated endpoint call with this call's options and check its result.
 
-        Error statuses never get here: the transport raises them as typed errors.
+        Error statuses never get here: the transport raises them as typed errors. A
+        success status other than the documented one (200 for 201) is still parsed.
         """
         with request_options(timeout=timeout, max_retries=max_retries):
-            response = await call
+            try:
+                response = await call
+            except UnexpectedStatus as exc:
+                if not 200 <= exc.status_code < 300:
+                    raise
+                return expected.from_dict(json.loads(exc.content))
         parsed = response.parsed
         if not isinstance(parsed, expected):
             raise PactaError(
@@ -55,4 +68,8 @@ class Resource:
         self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
     ) -> None:
         with request_options(timeout=timeout, max_retries=max_retries):
-            await call
+            try:
+                await call
+            except UnexpectedStatus as exc:
+                if not 200 <= exc.status_code < 300:
+                    raise

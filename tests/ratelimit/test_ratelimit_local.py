@@ -1,0 +1,461 @@
+"""The in-process limiter, timed exactly with a fake clock on asyncio and trio."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from pacta_async._errors import ConfigurationError
+from pacta_async._ratelimit import RateLimiter, TokenBucketLimiter
+from pacta_async.testing import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def autojump(clock: FakeClock) -> None:
+    """`FakeClock.autojump`, made quick on asyncio.
+
+    anyio's `wait_all_tasks_blocked` on asyncio sleeps 0.1 s of real time whenever a task
+    is still runnable, which is always the case just after a jump wakes someone; letting
+    the woken tasks run first makes it return at once, so a 300-jump test takes
+    milliseconds instead of 30 s. Correctness still rests on `wait_all_tasks_blocked`.
+    """
+    while True:
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+        await anyio.wait_all_tasks_blocked()
+        deadline = clock.next_deadline
+        if deadline is None:
+            await anyio.sleep(0.001)  # nothing asleep: tasks wait on something real
+        else:
+            clock.advance(max(0.0, deadline - clock.monotonic()))
+
+
+async def in_fake_time(clock: FakeClock, main: Callable[[], Awaitable[None]]) -> None:
+    """Run `main` while the fake clock jumps whenever every task is waiting."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(autojump, clock)
+        await main()
+        tg.cancel_scope.cancel()
+
+
+def rate_headers(limit: int, remaining: int) -> httpx.Headers:
+    return httpx.Headers(
+        {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": "1800000060",
+        }
+    )
+
+
+def test_is_a_rate_limiter() -> None:
+    limiter: RateLimiter = TokenBucketLimiter()
+    assert limiter is not None
+
+
+async def test_defaults_are_pactas_limits() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(102):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    # A minute's worth at once, then one every 60/100 s.
+    assert granted[:100] == [0.0] * 100
+    assert granted[100:] == pytest.approx([0.6, 1.2])
+
+
+async def test_sends_obey_both_limits_by_default() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(32):
+            await limiter.acquire(send=True)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted[:30] == [0.0] * 30
+    assert granted[30:] == pytest.approx([2.0, 4.0])
+
+
+@pytest.mark.parametrize("burst", [1, 10, 50])
+async def test_a_long_run_takes_exactly_the_theoretical_time(burst: int) -> None:
+    """300 concurrent sends at 600/min with burst b: b at once, then one every 0.1 s."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(
+        requests_per_minute=1200, sends_per_minute=600, send_burst=burst, clock=clock
+    )
+    granted: list[float] = []
+
+    async def send() -> None:
+        await limiter.acquire(send=True)
+        granted.append(clock.monotonic())
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            for _ in range(300):
+                tg.start_soon(send)
+
+    await in_fake_time(clock, main)
+    assert clock.monotonic() == pytest.approx((300 - burst) / 10, abs=1e-9)
+    expected = [max(0, k - burst + 1) / 10 for k in range(300)]
+    assert granted == pytest.approx(expected, abs=1e-9)
+
+
+async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
+    """A general request never overtakes an earlier send, nor a send an earlier request."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(
+        requests_per_minute=60, sends_per_minute=20, burst=1, send_burst=1, clock=clock
+    )
+    kinds = [True, False, False, True, False, True, True, False, False, False, True, False]
+    served: list[int] = []
+
+    async def request(index: int) -> None:
+        await limiter.acquire(send=kinds[index])
+        served.append(index)
+
+    async with anyio.create_task_group() as tg:
+        for index in range(len(kinds)):
+            tg.start_soon(request, index)
+            await anyio.wait_all_tasks_blocked()  # it is in the line before the next comes
+        tg.start_soon(autojump, clock)
+        while len(served) < len(kinds):
+            await clock.sleep(1)
+        tg.cancel_scope.cancel()
+    assert served == list(range(len(kinds)))
+
+
+async def test_a_queued_send_holds_no_general_token() -> None:
+    """Both tokens are taken at once, so a send waiting for its send token leaves the
+    general token to the others, and cancelling it frees nothing because it took nothing.
+    """
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(
+        requests_per_minute=60, sends_per_minute=30, burst=1, send_burst=1, clock=clock
+    )
+    granted: dict[str, float] = {}
+    second_send = anyio.CancelScope()
+
+    async def request(name: str, send: bool, scope: anyio.CancelScope) -> None:
+        with scope:
+            await limiter.acquire(send=send)
+            granted[name] = clock.monotonic()
+
+    async with anyio.create_task_group() as tg:
+        await request("first send", True, anyio.CancelScope())  # next general at 1, send at 2
+        tg.start_soon(request, "second send", True, second_send)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(request, "general", False, anyio.CancelScope())
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(autojump, clock)
+        await clock.sleep(1.5)
+        assert granted == {"first send": 0.0}
+        second_send.cancel()
+        await clock.sleep(10)
+        tg.cancel_scope.cancel()
+    # The general token available since t=1 was never taken by the waiting send.
+    assert granted == {"first send": 0.0, "general": 1.5}
+
+
+async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(
+        requests_per_minute=60, sends_per_minute=30, burst=1, send_burst=1, clock=clock
+    )
+    granted: dict[str, float] = {}
+
+    async def request(name: str, send: bool) -> None:
+        await limiter.acquire(send=send)
+        granted[name] = clock.monotonic()
+
+    async with anyio.create_task_group() as tg:
+        await request("first send", True)
+        for name, send in (("second send", True), ("general", False)):
+            tg.start_soon(request, name, send)
+            await anyio.wait_all_tasks_blocked()
+        tg.start_soon(autojump, clock)
+        await clock.sleep(10)
+        tg.cancel_scope.cancel()
+    # The second send takes its general token at t=2, with its send token, so the
+    # general request waits for the general token after that one.
+    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+
+
+@pytest.mark.parametrize("send", [False, True])
+async def test_cancelled_waiters_neither_leak_nor_over_grant(send: bool) -> None:
+    """Whatever waiters are cancelled and when, the ones served get exactly the
+    schedule of an uninterrupted line: no slot is lost and none is added."""
+    clock = FakeClock()
+    burst = 3
+    limiter = TokenBucketLimiter(
+        requests_per_minute=60, sends_per_minute=60, burst=burst, send_burst=burst, clock=clock
+    )
+    rng = random.Random(5)
+    granted: list[float] = []
+    cancelled: list[int] = []
+
+    async def request(index: int, cancel_at: float | None) -> None:
+        async with anyio.create_task_group() as tg:
+            if cancel_at is not None:
+
+                async def cancel_later() -> None:
+                    await clock.sleep(cancel_at)
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(cancel_later)
+            try:
+                await limiter.acquire(send=send)
+            except anyio.get_cancelled_exc_class():
+                cancelled.append(index)
+                raise
+            granted.append(clock.monotonic())
+            tg.cancel_scope.cancel()
+
+    doomed = set(rng.sample(range(60), 25))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            for index in range(60):
+                cancel_at = rng.randrange(0, 40) + 0.5 if index in doomed else None
+                tg.start_soon(request, index, cancel_at)
+
+    await in_fake_time(clock, main)
+    assert 0 < len(cancelled) < len(doomed)  # some were served before their cancellation
+    assert len(granted) == 60 - len(cancelled)
+    expected = [float(max(0, k - burst + 1)) for k in range(len(granted))]
+    assert granted == pytest.approx(expected, abs=1e-9)
+
+
+async def test_a_cancelled_front_hands_over_to_the_next_waiter() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, clock=clock)
+    served: list[str] = []
+    front = anyio.CancelScope()
+
+    async def request(name: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            await limiter.acquire(send=False)
+            served.append(name)
+
+    async with anyio.create_task_group() as tg:
+        await limiter.acquire(send=False)
+        tg.start_soon(request, "front", front)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(request, "next", anyio.CancelScope())
+        await anyio.wait_all_tasks_blocked()
+        front.cancel()
+        await anyio.wait_all_tasks_blocked()
+        clock.advance(1)
+    assert served == ["next"]
+
+
+async def test_a_429_pauses_every_task_until_retry_after() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=5, clock=clock)
+    granted: list[float] = []
+
+    async def request() -> None:
+        await limiter.acquire(send=False)
+        granted.append(clock.monotonic())
+
+    async with anyio.create_task_group() as time_keeper:
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                await request()
+            for _ in range(4):
+                tg.start_soon(request)  # queued behind the empty bucket: first slot at 0.1
+            await anyio.wait_all_tasks_blocked()
+            await limiter.observe(429, httpx.Headers({"Retry-After": "3"}))
+            time_keeper.start_soon(autojump, clock)
+        time_keeper.cancel_scope.cancel()
+    assert granted[:5] == [0.0] * 5
+    # Nobody goes before Retry-After, then one token and one interval apart, no burst.
+    assert granted[5:] == pytest.approx([3.0, 3.1, 3.2, 3.3])
+
+
+async def test_a_429_pauses_tasks_arriving_later_too() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    await limiter.observe(429, httpx.Headers({"Retry-After": "2"}))
+    clock.advance(1)
+
+    async def main() -> None:
+        await limiter.acquire(send=True)
+
+    await in_fake_time(clock, main)
+    assert clock.monotonic() == pytest.approx(2.0)
+
+
+async def test_a_429_without_retry_after_empties_the_buckets() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    await limiter.observe(429, httpx.Headers())
+
+    async def main() -> None:
+        await limiter.acquire(send=True)
+
+    await in_fake_time(clock, main)
+    assert clock.monotonic() == pytest.approx(2.0)  # one send interval at 30/min
+
+
+async def test_a_429_dated_retry_after_uses_the_wall_clock() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    resume = clock.wall() + 4
+    date = httpx.Headers({"Retry-After": _http_date(resume)})
+    await limiter.observe(429, date)
+
+    async def main() -> None:
+        await limiter.acquire(send=False)
+
+    await in_fake_time(clock, main)
+    assert clock.monotonic() == pytest.approx(4.0)
+
+
+def _http_date(epoch: float) -> str:
+    import email.utils
+
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+async def test_a_send_scoped_429_pauses_sends_only_and_adopts_the_send_limit() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, sends_per_minute=60, clock=clock)
+    granted: dict[str, list[float]] = {"send": [], "general": []}
+
+    await limiter.observe(429, httpx.Headers({"Retry-After": "5"}), scope="send", limit=30)
+
+    async def main() -> None:
+        await limiter.acquire(send=False)
+        granted["general"].append(clock.monotonic())
+        for _ in range(3):
+            await limiter.acquire(send=True)
+            granted["send"].append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted["general"] == [0.0]
+    # Resumes at Retry-After with one token, then at the reported 30/min, not 60/min.
+    assert granted["send"] == pytest.approx([5.0, 7.0, 9.0])
+
+
+async def test_a_general_scoped_429_still_holds_sends_back() -> None:
+    """A send needs a general token too, so pausing the general bucket pauses sends."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)
+    await limiter.observe(429, httpx.Headers({"Retry-After": "3"}), scope="general")
+
+    async def main() -> None:
+        await limiter.acquire(send=True)
+
+    await in_fake_time(clock, main)
+    assert clock.monotonic() == pytest.approx(3.0)
+
+
+async def test_remaining_lower_than_ours_resynchronises() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)  # 100 available at t=0
+    await limiter.observe(200, rate_headers(limit=100, remaining=3))
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(5):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted == pytest.approx([0.0, 0.0, 0.0, 0.6, 1.2])
+
+
+async def test_remaining_higher_than_ours_changes_nothing() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=2, clock=clock)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(2):
+            await limiter.acquire(send=False)
+        await limiter.observe(200, rate_headers(limit=60, remaining=50))
+        await limiter.acquire(send=False)
+        granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted == pytest.approx([1.0])
+
+
+async def test_a_lower_reported_limit_becomes_the_rate() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(clock=clock)  # configured 100/min
+    await limiter.observe(200, rate_headers(limit=50, remaining=0))
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(3):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted == pytest.approx([1.2, 2.4, 3.6])  # 60/50 s apart
+
+
+async def test_a_higher_reported_limit_is_not_adopted() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, clock=clock)
+    await limiter.observe(200, rate_headers(limit=1000, remaining=1000))
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(3):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted == pytest.approx([0.0, 1.0, 2.0])
+
+
+async def test_a_server_limit_half_ours_is_survived_at_its_rate() -> None:
+    """Configured 600/min against a server allowing 300/min: after the first 429 and
+    the headers, the limiter settles at the server's rate."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(10):
+            await limiter.acquire(send=False)
+        headers = rate_headers(limit=300, remaining=0)
+        headers["Retry-After"] = "1"
+        await limiter.observe(429, headers, scope="general", limit=300)
+        for _ in range(4):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    assert granted == pytest.approx([1.0, 1.2, 1.4, 1.6])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"requests_per_minute": 0},
+        {"sends_per_minute": -1},
+        {"requests_per_minute": float("inf")},
+        {"burst": 0},
+        {"send_burst": -3},
+    ],
+)
+def test_rejects_impossible_limits(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigurationError):
+        TokenBucketLimiter(**kwargs)  # type: ignore[arg-type]

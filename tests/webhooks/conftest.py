@@ -1,0 +1,19 @@
+"""Fixtures for the webhook tests."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+from webhook_helpers import load_example
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def receiver() -> ModuleType:
+    """The example receiver module (examples/ is not a package)."""
+    return load_example("webhook_receiver")
