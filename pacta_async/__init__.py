@@ -1,10 +1,11 @@
 """Async Python SDK for the Pacta e-signature API.
 
-    async with pacta_async.PactaClient() as client:
-        document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
+async with pacta_async.PactaClient() as client:
+    document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
 from ._client import DEFAULT_BASE_URL, PactaClient
+from ._dedup import DedupStore, InMemoryDedupStore, WebhookDeduplicator
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -29,10 +30,29 @@ from ._pagination import AsyncPager
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent
 from ._validation import GenerateRecipientParam, RecipientParam
+from ._webhooks import (
+    DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+)
+from ._webhooks import (
+    NO_SECRET,
+    DocumentCancelled,
+    DocumentCompleted,
+    DocumentCreated,
+    DocumentOpened,
+    DocumentRejected,
+    DocumentSent,
+    DocumentSigned,
+    UnknownWebhookEvent,
+    WebhookEvent,
+    WebhookSecret,
+    parse_webhook,
+)
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
+    "NO_SECRET",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -40,10 +60,19 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DedupStore",
     "Document",
+    "DocumentCancelled",
+    "DocumentCompleted",
+    "DocumentCreated",
+    "DocumentOpened",
+    "DocumentRejected",
+    "DocumentSent",
+    "DocumentSigned",
     "DocumentStatus",
     "FieldType",
     "GenerateRecipientParam",
+    "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -60,8 +89,13 @@ __all__ = [
     "RetryEvent",
     "ServerError",
     "TokenBucketLimiter",
+    "UnknownWebhookEvent",
+    "WebhookDeduplicator",
     "WebhookError",
+    "WebhookEvent",
     "WebhookEventType",
     "WebhookPayloadError",
+    "WebhookSecret",
     "WebhookSignatureError",
+    "parse_webhook",
 ]

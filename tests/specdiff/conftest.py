@@ -21,7 +21,8 @@ def mini() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def _snapshot() -> dict[str, Any]:
-    return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    spec: dict[str, Any] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return spec
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 
 import pytest
-from webhook_helpers import load_example
+
+from .support import load_example
 
 
 @pytest.fixture(params=["asyncio", "trio"])

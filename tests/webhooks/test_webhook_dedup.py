@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from webhook_helpers import SECRET, delivery_json, encode
 
 from pacta_async._dedup import DEFAULT_DEDUP_TTL, InMemoryDedupStore, WebhookDeduplicator
 from pacta_async._errors import ConfigurationError
 from pacta_async._webhooks import WebhookEvent, parse_webhook
 from pacta_async.testing import FakeClock
+
+from .support import SECRET, delivery_json, encode
 
 pytestmark = pytest.mark.anyio
 

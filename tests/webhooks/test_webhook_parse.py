@@ -11,7 +11,6 @@ import httpx
 import pytest
 from pacta_api.models import Document, DocumentStatus, WebhookEventType
 from starlette.datastructures import Headers as StarletteHeaders
-from webhook_helpers import SECRET, delivery_json, document_json, encode
 
 from pacta_async._errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
 from pacta_async._webhooks import (
@@ -28,6 +27,8 @@ from pacta_async._webhooks import (
     WebhookEvent,
     parse_webhook,
 )
+
+from .support import SECRET, delivery_json, document_json, encode
 
 HEADERS = {"X-Pacta-Secret": SECRET}
 

@@ -9,7 +9,10 @@ import anyio
 import httpx
 import pytest
 from starlette.types import Message
-from webhook_helpers import (
+
+from pacta_async._webhooks import DocumentCompleted, DocumentSigned, WebhookEvent
+
+from .support import (
     RECEIVER_PATH,
     SECRET,
     Recorder,
@@ -18,8 +21,6 @@ from webhook_helpers import (
     encode,
     serve_in_thread,
 )
-
-from pacta_async._webhooks import DocumentCompleted, DocumentSigned, WebhookEvent
 
 pytestmark = pytest.mark.anyio
 

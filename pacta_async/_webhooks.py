@@ -1,0 +1,264 @@
+"""Receiving webhook deliveries: check the secret, then turn the body into a typed event.
+
+Framework-neutral on purpose: a receiver hands over the raw body and the headers, so
+the same code serves Starlette, FastAPI, Django or a bare ASGI app.
+
+    event = parse_webhook(body, headers, secret=os.environ["PACTA_WEBHOOK_SECRET"])
+    match event:
+        case DocumentSigned(document=document):
+            ...
+        case DocumentCompleted():
+            ...
+        case _:
+            pass  # events you do not act on, including ones newer than this SDK
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from types import NoneType
+from typing import Any, Final
+
+import attrs
+from pacta_api.models import Document, WebhookEventType
+
+from ._errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "NO_SECRET",
+    "DocumentCancelled",
+    "DocumentCompleted",
+    "DocumentCreated",
+    "DocumentOpened",
+    "DocumentRejected",
+    "DocumentSent",
+    "DocumentSigned",
+    "UnknownWebhookEvent",
+    "WebhookEvent",
+    "WebhookSecret",
+    "parse_webhook",
+]
+
+SECRET_HEADER: Final = "x-pacta-secret"
+
+# A Document with a few dozen recipients is a few kilobytes; 1 MiB leaves ample room
+# while keeping a flood of junk from being parsed.
+DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+
+
+class _NoSecret(enum.Enum):
+    NO_SECRET = "NO_SECRET"
+
+    def __repr__(self) -> str:
+        return "NO_SECRET"
+
+
+NO_SECRET: Final = _NoSecret.NO_SECRET
+"""Pass as `secret=` to accept deliveries of a subscription that has no secret.
+
+Anyone who learns the receiver's URL can then forge events, so this is a named value
+rather than an empty string: an unset environment variable must not switch checking off.
+"""
+
+WebhookSecret = str | _NoSecret
+"""What `secret=` takes: the subscription's secret, or `NO_SECRET`."""
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+@attrs.frozen
+class WebhookEvent:
+    """One event delivered by Pacta; the subclasses name the event.
+
+    `raw` is the decoded body as received, for fields this SDK does not model yet.
+    The same event can be delivered more than once: see `dedup_key`.
+    """
+
+    event: str
+    document: Document
+    created_at: datetime.datetime
+    webhook_endpoint: str
+    raw: dict[str, Any] = attrs.field(repr=False)
+
+    @property
+    def dedup_key(self) -> str:
+        """Identifies the event across redeliveries: (event, document id, createdAt)."""
+        created_at = self.created_at.astimezone(datetime.UTC).isoformat()
+        return f"{self.event}:{self.document.id}:{created_at}"
+
+
+@attrs.frozen
+class DocumentCreated(WebhookEvent):
+    """`DOCUMENT_CREATED`: a document was created, in `DRAFT`."""
+
+
+@attrs.frozen
+class DocumentSent(WebhookEvent):
+    """`DOCUMENT_SENT`: the document went out to its recipients and is `PENDING`."""
+
+
+@attrs.frozen
+class DocumentOpened(WebhookEvent):
+    """`DOCUMENT_OPENED`: a recipient opened the document."""
+
+
+@attrs.frozen
+class DocumentSigned(WebhookEvent):
+    """`DOCUMENT_SIGNED`: a recipient signed; others may still have to."""
+
+
+@attrs.frozen
+class DocumentCompleted(WebhookEvent):
+    """`DOCUMENT_COMPLETED`: every recipient is done; the document is `COMPLETED`."""
+
+
+@attrs.frozen
+class DocumentRejected(WebhookEvent):
+    """`DOCUMENT_REJECTED`: a recipient rejected the document."""
+
+
+@attrs.frozen
+class DocumentCancelled(WebhookEvent):
+    """`DOCUMENT_CANCELLED`: the sender cancelled the document."""
+
+
+@attrs.frozen
+class UnknownWebhookEvent(WebhookEvent):
+    """An event name newer than this SDK; `event` holds it. Pacta adds events over time."""
+
+
+_EVENT_CLASSES: Final[Mapping[str, type[WebhookEvent]]] = {
+    WebhookEventType.DOCUMENT_CREATED: DocumentCreated,
+    WebhookEventType.DOCUMENT_SENT: DocumentSent,
+    WebhookEventType.DOCUMENT_OPENED: DocumentOpened,
+    WebhookEventType.DOCUMENT_SIGNED: DocumentSigned,
+    WebhookEventType.DOCUMENT_COMPLETED: DocumentCompleted,
+    WebhookEventType.DOCUMENT_REJECTED: DocumentRejected,
+    WebhookEventType.DOCUMENT_CANCELLED: DocumentCancelled,
+}
+
+# The generated model trusts its input; these checks turn bad input into clear errors.
+_DOCUMENT_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
+    "id": (int,),
+    "title": (str,),
+    "status": (str,),
+    "externalId": (str, NoneType),
+    "teamId": (int,),
+    "createdAt": (str,),
+    "updatedAt": (str,),
+    "completedAt": (str, NoneType),
+    "recipients": (list,),
+}
+
+_JSON_TYPES: Final[Mapping[type, str]] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    NoneType: "null",
+}
+
+
+def parse_webhook(
+    body: bytes,
+    headers: Headers,
+    *,
+    secret: WebhookSecret,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> WebhookEvent:
+    """Check a delivery's `X-Pacta-Secret` and return its typed event.
+
+    Header names match case-insensitively in a dict, `httpx.Headers`, Starlette's
+    `Headers` or a list of (name, value) pairs. The secret is checked first, so an
+    unauthenticated caller learns nothing from the body checks.
+
+    Raises `WebhookSignatureError` for a missing or wrong secret and `WebhookPayloadError`
+    for a body over `max_body_bytes`, malformed JSON or a body of the wrong shape. An
+    empty `secret` raises `ConfigurationError`: pass `NO_SECRET` to mean "no secret".
+    """
+    _verify_secret(headers, secret)
+    if len(body) > max_body_bytes:
+        raise WebhookPayloadError(f"body is {len(body)} bytes, over the limit of {max_body_bytes}")
+    return _parse_body(body)
+
+
+def _verify_secret(headers: Headers, secret: WebhookSecret) -> None:
+    if secret == "":
+        raise ConfigurationError(
+            "the webhook secret is empty; set one on the subscription, or pass "
+            "secret=NO_SECRET to accept deliveries that anyone could forge"
+        )
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    received = [value for name, value in pairs if name.lower() == SECRET_HEADER]
+    if len(received) > 1:
+        raise WebhookSignatureError("more than one X-Pacta-Secret header")
+    if secret is NO_SECRET:
+        if received and received[0]:
+            raise WebhookSignatureError(
+                "the delivery carries an X-Pacta-Secret but none is configured to check it"
+            )
+        return
+    if not received:
+        raise WebhookSignatureError("missing X-Pacta-Secret header")
+    if not hmac.compare_digest(received[0].encode(), secret.encode()):
+        raise WebhookSignatureError("X-Pacta-Secret does not match the configured secret")
+
+
+def _parse_body(body: bytes) -> WebhookEvent:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # also UnicodeDecodeError, deep nesting
+        raise WebhookPayloadError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise WebhookPayloadError(f"body must be a JSON object, got {_json_type(data)}")
+    event = _field(data, "event", (str,), "body")
+    payload = _field(data, "payload", (dict,), "body")
+    created_at = _timestamp(_field(data, "createdAt", (str,), "body"))
+    webhook_endpoint = _field(data, "webhookEndpoint", (str,), "body")
+    for name, kinds in _DOCUMENT_FIELDS.items():
+        _field(payload, name, kinds, "payload")
+    try:
+        document = Document.from_dict(payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise WebhookPayloadError(
+            f"payload is not a Document ({type(exc).__name__}: {exc})"
+        ) from None
+    cls = _EVENT_CLASSES.get(event, UnknownWebhookEvent)
+    return cls(
+        event=event,
+        document=document,
+        created_at=created_at,
+        webhook_endpoint=webhook_endpoint,
+        raw=data,
+    )
+
+
+def _field(data: Mapping[str, Any], name: str, kinds: tuple[type, ...], where: str) -> Any:
+    if name not in data:
+        raise WebhookPayloadError(f"{where} has no {name!r} field")
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, kinds):  # bool is an int subclass
+        expected = " or ".join(_JSON_TYPES[kind] for kind in kinds)
+        raise WebhookPayloadError(f"{where}.{name} must be {expected}, got {_json_type(value)}")
+    return value
+
+
+def _timestamp(value: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise WebhookPayloadError(f"body.createdAt is not an RFC 3339 timestamp: {value!r}")
+    return moment
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
