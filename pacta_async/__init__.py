@@ -21,6 +21,7 @@ from ._errors import (
     PermissionDeniedError,
     PlanRequiredError,
     RateLimitError,
+    RateLimiterUnavailableError,
     ServerError,
     WebhookError,
     WebhookPayloadError,
@@ -83,8 +84,10 @@ __all__ = [
     "PlanRequiredError",
     "RateLimitError",
     "RateLimiter",
+    "RateLimiterUnavailableError",
     "RecipientParam",
     "RecipientRole",
+    "RedisRateLimiter",
     "RetryBudget",
     "RetryEvent",
     "ServerError",
@@ -99,3 +102,12 @@ __all__ = [
     "WebhookSignatureError",
     "parse_webhook",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # RedisRateLimiter needs the optional `redis` extra: import it only when asked for.
+    if name == "RedisRateLimiter":
+        from ._redis_ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,7 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     PactaError
     ├── InvalidInputError        bad arguments, caught before anything is sent
     ├── ConfigurationError       a client that cannot be built safely (token, URL)
+    ├── RateLimiterUnavailableError  the shared limiter's Redis is down (fail closed)
     ├── WebhookError             a webhook delivery that must not be trusted
     │   ├── WebhookSignatureError    missing or wrong X-Pacta-Secret
     │   └── WebhookPayloadError      malformed or oversize body
@@ -49,6 +50,7 @@ __all__ = [
     "PermissionDeniedError",
     "PlanRequiredError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "ServerError",
     "WebhookError",
     "WebhookPayloadError",
@@ -78,6 +80,13 @@ class InvalidInputError(PactaError, ValueError):
 
 class ConfigurationError(PactaError, ValueError):
     """The client cannot be built safely, for example a missing token or a plain-http URL."""
+
+
+class RateLimiterUnavailableError(PactaError):
+    """The shared limiter's Redis cannot be reached and no fallback was configured.
+
+    Failing closed means no request goes out unpaced; the request was not sent.
+    """
 
 
 class WebhookError(PactaError):

@@ -67,6 +67,12 @@ class PactaTransport(httpx.AsyncBaseTransport):
             started = self._clock.monotonic()
             try:
                 response = await self._inner.handle_async_request(request)
+                try:
+                    # Pacta's bodies are small JSON: reading here means a connection
+                    # dropped mid-body is retried or typed like any other failure.
+                    await response.aread()
+                finally:
+                    await response.aclose()
             except httpx.TransportError as exc:
                 elapsed = self._clock.monotonic() - started
                 logger.debug(
@@ -89,12 +95,6 @@ class PactaTransport(httpx.AsyncBaseTransport):
                 if self._limiter is not None:
                     await self._limiter.observe(response.status_code, response.headers)
                 return response
-            try:
-                await response.aread()
-            except httpx.TransportError as exc:
-                raise _connection_error(request, exc) from exc
-            finally:
-                await response.aclose()
             error = _status_error(request, response)
             if self._limiter is not None:
                 details = error.details or {}

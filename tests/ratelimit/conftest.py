@@ -25,6 +25,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """Where an unreachable Redis would be: connections are refused at once."""
+    return free_port()
+
+
 @pytest.fixture(scope="session")
 def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """Start a private redis-server on a free loopback port and stop it afterwards.
@@ -41,15 +47,9 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
     workdir: Path = tmp_path_factory.mktemp("redis")
     port = free_port()
+    where = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]
     process = subprocess.Popen(
-        [
-            binary,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(workdir),
-            "--save", "",
-            "--appendonly", "no",
-        ],  # fmt: skip
+        [binary, *where, "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

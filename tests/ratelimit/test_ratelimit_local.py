@@ -17,29 +17,10 @@ from pacta_async.testing import FakeClock
 pytestmark = pytest.mark.anyio
 
 
-async def autojump(clock: FakeClock) -> None:
-    """`FakeClock.autojump`, made quick on asyncio.
-
-    anyio's `wait_all_tasks_blocked` on asyncio sleeps 0.1 s of real time whenever a task
-    is still runnable, which is always the case just after a jump wakes someone; letting
-    the woken tasks run first makes it return at once, so a 300-jump test takes
-    milliseconds instead of 30 s. Correctness still rests on `wait_all_tasks_blocked`.
-    """
-    while True:
-        for _ in range(20):
-            await anyio.lowlevel.checkpoint()
-        await anyio.wait_all_tasks_blocked()
-        deadline = clock.next_deadline
-        if deadline is None:
-            await anyio.sleep(0.001)  # nothing asleep: tasks wait on something real
-        else:
-            clock.advance(max(0.0, deadline - clock.monotonic()))
-
-
 async def in_fake_time(clock: FakeClock, main: Callable[[], Awaitable[None]]) -> None:
     """Run `main` while the fake clock jumps whenever every task is waiting."""
     async with anyio.create_task_group() as tg:
-        tg.start_soon(autojump, clock)
+        tg.start_soon(clock.autojump)
         await main()
         tg.cancel_scope.cancel()
 
@@ -131,7 +112,7 @@ async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
         for index in range(len(kinds)):
             tg.start_soon(request, index)
             await anyio.wait_all_tasks_blocked()  # it is in the line before the next comes
-        tg.start_soon(autojump, clock)
+        tg.start_soon(clock.autojump)
         while len(served) < len(kinds):
             await clock.sleep(1)
         tg.cancel_scope.cancel()
@@ -160,7 +141,7 @@ async def test_a_queued_send_holds_no_general_token() -> None:
         await anyio.wait_all_tasks_blocked()
         tg.start_soon(request, "general", False, anyio.CancelScope())
         await anyio.wait_all_tasks_blocked()
-        tg.start_soon(autojump, clock)
+        tg.start_soon(clock.autojump)
         await clock.sleep(1.5)
         assert granted == {"first send": 0.0}
         second_send.cancel()
@@ -186,11 +167,33 @@ async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None
         for name, send in (("second send", True), ("general", False)):
             tg.start_soon(request, name, send)
             await anyio.wait_all_tasks_blocked()
-        tg.start_soon(autojump, clock)
+        tg.start_soon(clock.autojump)
         await clock.sleep(10)
         tg.cancel_scope.cancel()
     # The second send takes its general token at t=2, with its send token, so the
     # general request waits for the general token after that one.
+    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+
+
+async def test_a_newcomer_does_not_overtake_a_waiting_send() -> None:
+    """Even with a general token to spare, a later general request waits its turn."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(
+        requests_per_minute=60, sends_per_minute=30, burst=1, send_burst=1, clock=clock
+    )
+    granted: dict[str, float] = {}
+
+    async def request(name: str, send: bool) -> None:
+        await limiter.acquire(send=send)
+        granted[name] = clock.monotonic()
+
+    async with anyio.create_task_group() as tg:
+        await request("first send", True)  # next general token at 1, send token at 2
+        tg.start_soon(request, "second send", True)
+        tg.start_soon(clock.autojump)
+        await clock.sleep(1.5)
+        await request("general", False)  # a general token has been there since t=1
+        tg.cancel_scope.cancel()
     assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
 
 
@@ -279,7 +282,7 @@ async def test_a_429_pauses_every_task_until_retry_after() -> None:
                 tg.start_soon(request)  # queued behind the empty bucket: first slot at 0.1
             await anyio.wait_all_tasks_blocked()
             await limiter.observe(429, httpx.Headers({"Retry-After": "3"}))
-            time_keeper.start_soon(autojump, clock)
+            time_keeper.start_soon(clock.autojump)
         time_keeper.cancel_scope.cancel()
     assert granted[:5] == [0.0] * 5
     # Nobody goes before Retry-After, then one token and one interval apart, no burst.

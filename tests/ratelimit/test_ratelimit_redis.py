@@ -1,0 +1,278 @@
+"""The Redis-shared limiter against a real redis-server (see conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import httpx
+import pytest
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from pacta_async._ratelimit import RateLimiter
+from pacta_async import RateLimiterUnavailableError
+from pacta_async._redis_ratelimit import RedisRateLimiter
+from pacta_async.testing import FakeClock
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+TOKEN = "api_9f3c2b7e4d1a_do_not_store_me"
+PREFIX = "test:ratelimit:"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """redis-py's async client runs on asyncio only."""
+    return "asyncio"
+
+
+def connect(port: int, *, socket_timeout: float | None = None) -> redis.asyncio.Redis:
+    """A client that fails at once, as the limiter's docstring advises, so tests of an
+    unreachable Redis take milliseconds."""
+    return redis.asyncio.Redis(
+        port=port,
+        socket_connect_timeout=1,
+        socket_timeout=socket_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+@pytest.fixture
+async def clients(redis_port: int) -> AsyncIterator[Callable[[], redis.asyncio.Redis]]:
+    """Separate connections, as separate worker processes would have; flushed first."""
+    opened: list[redis.asyncio.Redis] = []
+
+    def open_client() -> redis.asyncio.Redis:
+        client = connect(redis_port)
+        opened.append(client)
+        return client
+
+    await open_client().flushall()
+    yield open_client
+    for client in opened:
+        await client.aclose()
+
+
+async def requested_wait(limiter: RedisRateLimiter, clock: FakeClock, *, send: bool) -> float:
+    """Call `acquire` and return how long it chose to sleep (0 if granted at once).
+
+    That is Redis's answer plus up to 10% at random, which lets workers take turns.
+    """
+    granted = anyio.Event()
+    waited = 0.0
+
+    async def acquire() -> None:
+        await limiter.acquire(send=send)
+        granted.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(acquire)
+        for _ in range(1000):  # up to a couple of seconds of round trips to Redis
+            if granted.is_set() or clock.next_deadline is not None:
+                break
+            await anyio.sleep(0.002)
+        if clock.next_deadline is not None:
+            waited = clock.next_deadline - clock.monotonic()
+        tg.cancel_scope.cancel()
+    return waited
+
+
+def test_is_a_rate_limiter() -> None:
+    client = redis.asyncio.Redis()
+    limiter: RateLimiter = RedisRateLimiter(client, TOKEN)
+    assert limiter is not None
+
+
+@pytest.mark.parametrize("send", [False, True])
+async def test_concurrent_workers_never_exceed_the_burst(
+    clients: Callable[[], redis.asyncio.Redis], send: bool
+) -> None:
+    """Eight workers race 400 requests for a burst of 50 (20 for sends) that does not
+    refill during the test: the atomic script grants exactly the burst, not one more."""
+    limiters = [
+        RedisRateLimiter(
+            clients(),
+            TOKEN,
+            requests_per_minute=1,
+            burst=50,
+            sends_per_minute=1,
+            send_burst=20,
+            key_prefix=PREFIX,
+        )
+        for _ in range(8)
+    ]
+    granted = 0
+
+    async def request(limiter: RedisRateLimiter) -> None:
+        nonlocal granted
+        await limiter.acquire(send=send)
+        granted += 1
+
+    with anyio.move_on_after(0.3):
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                for limiter in limiters:
+                    tg.start_soon(request, limiter)
+    assert granted == (20 if send else 50)
+
+
+async def test_two_workers_together_stay_under_the_rate_and_use_it(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    """Two workers hammering one token at 6000/min for a second share it fairly,
+    never exceed it, and use nearly all of it."""
+    rate, burst, duration = 100.0, 10, 1.0  # per second
+    limiters = [
+        RedisRateLimiter(
+            clients(), TOKEN, requests_per_minute=rate * 60, burst=burst, key_prefix=PREFIX
+        )
+        for _ in range(2)
+    ]
+    granted: list[list[float]] = [[], []]
+
+    async def worker(index: int) -> None:
+        while True:
+            await limiters[index].acquire(send=False)
+            granted[index].append(time.monotonic())
+
+    started = time.monotonic()
+    with anyio.move_on_after(duration):
+        async with anyio.create_task_group() as tg:
+            for index in range(2):
+                for _ in range(10):
+                    tg.start_soon(worker, index)
+    times = sorted(granted[0] + granted[1])
+    # Redis granted them all between `started` and the last recorded grant.
+    allowed = burst + (times[-1] - started) * rate
+    assert len(times) <= allowed + 1
+    assert len(times) >= 0.9 * allowed
+    # No half-second window holds more than its share plus the burst (and timing slack).
+    for first, moment in enumerate(times):
+        in_window = sum(1 for t in times[first:] if t < moment + 0.5)
+        assert in_window <= burst + 0.5 * rate + 3
+    assert min(len(granted[0]), len(granted[1])) >= 0.3 * len(times)
+
+
+async def test_a_429_seen_by_one_worker_pauses_the_others(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    clock = FakeClock()
+    seeing = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX)
+    other = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX, clock=clock)
+    await seeing.observe(429, httpx.Headers({"Retry-After": "2"}))
+    assert 1.9 < await requested_wait(other, clock, send=False) <= 2.2
+    assert 1.9 < await requested_wait(other, clock, send=True) <= 2.2
+
+
+async def test_a_send_scoped_429_pauses_only_sends_everywhere(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    clock = FakeClock()
+    seeing = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX)
+    other = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX, clock=clock)
+    await seeing.observe(429, httpx.Headers({"Retry-After": "3"}), scope="send", limit=30)
+    assert await requested_wait(other, clock, send=False) == 0
+    assert 2.9 < await requested_wait(other, clock, send=True) <= 3.3
+
+
+async def test_the_servers_remaining_and_limit_are_shared(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    clock = FakeClock()
+    seeing = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX)
+    other = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=60, key_prefix=PREFIX, clock=clock
+    )
+    headers = httpx.Headers(
+        {"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "0"}
+    )
+    await seeing.observe(200, headers)
+    assert await requested_wait(other, clock, send=False) == 0
+    assert await requested_wait(other, clock, send=False) == 0
+    # Out of the two the server had left, and now paced at its 30/min, not our 60/min.
+    assert 1.9 < await requested_wait(other, clock, send=False) <= 2.2
+
+
+async def test_the_raw_token_is_stored_nowhere(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    client = clients()
+    limiter = RedisRateLimiter(client, TOKEN, key_prefix=PREFIX)
+    await limiter.acquire(send=True)
+    await limiter.observe(429, httpx.Headers({"Retry-After": "1"}), scope="send", limit=30)
+    keys = [key async for key in client.scan_iter()]
+    assert keys == [(PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]).encode()]
+    for key in keys:
+        assert TOKEN.encode() not in key
+        for field, value in (await client.hgetall(key)).items():
+            assert TOKEN.encode() not in field
+            assert TOKEN.encode() not in value
+
+
+async def test_keys_expire_a_minute_after_the_buckets_refill(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    client = clients()
+    limiter = RedisRateLimiter(client, TOKEN, requests_per_minute=6000, key_prefix=PREFIX)
+    await limiter.acquire(send=False)
+    key = PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]
+    # Full again 10 ms after the grant (one 6000/min interval), plus a minute.
+    assert 59_000 < await client.pttl(key) <= 60_010
+    await limiter.observe(429, httpx.Headers({"Retry-After": "30"}))
+    assert 89_000 < await client.pttl(key) <= 150_000
+
+
+async def test_fails_closed_when_redis_is_unreachable(closed_port: int) -> None:
+    client = connect(closed_port)
+    limiter = RedisRateLimiter(client, TOKEN)
+    with pytest.raises(RateLimiterUnavailableError):
+        await limiter.acquire(send=False)
+    # A response already received is not turned into an error.
+    await limiter.observe(429, httpx.Headers({"Retry-After": "1"}))
+    await client.aclose()
+
+
+async def test_falls_back_to_a_fraction_of_the_limits_locally(closed_port: int) -> None:
+    client = connect(closed_port)
+    clock = FakeClock()
+    limiter = RedisRateLimiter(
+        client, TOKEN, requests_per_minute=60, burst=10, fallback_fraction=0.5, clock=clock
+    )
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(7):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(clock.autojump)
+        await main()
+        tg.cancel_scope.cancel()
+    await client.aclose()
+    # Half of 60/min with half of the burst: 5 at once, then one every 2 s.
+    assert granted == pytest.approx([0, 0, 0, 0, 0, 2, 4])
+
+
+async def test_returns_to_redis_when_it_is_back(redis_port: int) -> None:
+    client = connect(redis_port, socket_timeout=0.1)
+    admin = connect(redis_port)
+    await admin.flushall()
+    clock = FakeClock()
+    limiter = RedisRateLimiter(client, TOKEN, fallback_fraction=0.5, key_prefix=PREFIX, clock=clock)
+    key = PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]
+    await admin.client_pause(300)
+    await limiter.acquire(send=False)  # times out, so the fallback grants it
+    await anyio.sleep(0.4)  # the pause is over; the timed-out script has run by now
+    await admin.delete(key)
+    await limiter.acquire(send=False)  # still within the fallback period
+    assert not await admin.exists(key)
+    clock.advance(10)
+    await limiter.acquire(send=False)  # the period is over: Redis again
+    assert await admin.exists(key)
+    await client.aclose()
+    await admin.aclose()
