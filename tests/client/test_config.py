@@ -91,3 +91,27 @@ async def test_a_client_works_without_async_with() -> None:
     client = make_client(script)
     assert (await client.documents.get(1)).id == 1
     await client.aclose()
+
+
+def test_pacta_log_switches_on_a_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from pacta_async._logging import logger, setup_logging
+
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setenv("PACTA_LOG", "debug")
+    setup_logging()
+    assert logger.level == logging.DEBUG
+    assert len(logger.handlers) == 1
+    setup_logging()  # idempotent
+    assert len(logger.handlers) == 1
+
+
+def test_without_pacta_log_nothing_is_attached(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pacta_async._logging import logger, setup_logging
+
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.delenv("PACTA_LOG", raising=False)
+    setup_logging()
+    assert logger.handlers == []
