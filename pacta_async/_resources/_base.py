@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Resource", "Timeout"]
 
+
 class _Model(Protocol):
     @classmethod
     def from_dict(cls, src_dict: dict[str, Any]) -> Self: ...

@@ -1,5 +1,39 @@
-"""Testing aids: an in-memory reference Pacta server and a fake clock."""
+"""Testing aids: an in-memory reference Pacta server and a fake clock.
 
+In-process, with webhook deliveries running in the test's event loop::
+
+    server = ReferenceServer(clock=FakeClock())
+    token = server.create_token(server.create_team())
+    async with server.running(), httpx.AsyncClient(
+        transport=server.transport(),
+        base_url="http://pacta.test/api/v1",
+        headers={"Authorization": token},
+    ) as client:
+        ...
+
+Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
+``python -m pacta_async.testing --port 8080``. Needs the ``server`` extra.
+"""
+
+from ._deliveries import Backoff, Delivery
+from ._errors import ApiError
 from ._fakeclock import FakeClock
+from ._faults import SEND_ROUTES, Faults, Storm
+from ._limits import Limits
+from ._pdf import make_pdf
+from ._server import ReferenceServer
+from ._state import Plan
 
-__all__ = ["FakeClock"]
+__all__ = [
+    "SEND_ROUTES",
+    "ApiError",
+    "Backoff",
+    "Delivery",
+    "FakeClock",
+    "Faults",
+    "Limits",
+    "Plan",
+    "ReferenceServer",
+    "Storm",
+    "make_pdf",
+]

@@ -1,0 +1,136 @@
+"""The ASGI layers around the routes: rate-limit headers, and injected faults.
+
+A dropped connection is `ConnectionDropped` raised out of the application after a
+response has started. uvicorn then closes the socket mid-response, so a network
+client sees `httpx.RemoteProtocolError`; the in-process transport turns the
+exception into that same error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .._clock import Clock
+from ._faults import FaultInjector
+from ._limits import RateLimiter
+
+__all__ = ["ConnectionDropped", "FaultLayer", "RateLimitHeaders"]
+
+_REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class ConnectionDropped(Exception):
+    """Cuts the connection: raised after `http.response.start`, so no answer is complete."""
+
+
+class RateLimitHeaders:
+    """Adds the token's `X-RateLimit-*` to every response, as counted when it starts."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self._app = app
+        self._limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        token = Headers(scope=scope).get("authorization")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(self._limiter.headers(token))
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
+
+
+async def _drop(send: Send) -> None:
+    # A response that promises a body and never sends it: the client cannot mistake
+    # it for an answer, whatever the status or method.
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
+        }
+    )
+    raise ConnectionDropped
+
+
+class FaultLayer:
+    """The outermost layer: draws a `FaultPlan` per request and acts it out."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Sequence[Route],
+        injector: FaultInjector,
+        limiter: RateLimiter,
+        clock: Clock,
+    ) -> None:
+        self._app = app
+        self._routes = routes
+        self._injector = injector
+        self._limiter = limiter
+        self._clock = clock
+
+    def _route(self, scope: Scope) -> str | None:
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return f"{scope['method']} {route.name}"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        plan = self._injector.plan(self._route(scope))
+        if plan.latency:
+            await self._clock.sleep(plan.latency)
+        if plan.storm_retry_after is not None:
+            await self._storm(plan.storm_retry_after)(scope, receive, send)
+        elif plan.drop_before:
+            await _drop(send)
+        elif plan.error_status is not None:
+            await _server_error(plan.error_status)(scope, receive, send)
+        elif plan.drop_after:
+            await self._app(scope, receive, _discard)
+            await _drop(send)
+        else:
+            await self._app(scope, receive, send)
+
+    def _storm(self, retry_after: int) -> JSONResponse:
+        limit = self._limiter.limits.general
+        body = {
+            "code": "RATE_LIMITED",
+            "message": "Rate limit exceeded",
+            "details": {"scope": "general", "limit": limit, "retryAfter": retry_after},
+        }
+        headers = {
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(math.ceil(self._clock.wall() + retry_after)),
+        }
+        return JSONResponse(body, status_code=429, headers=headers)
+
+
+async def _discard(message: Message) -> None:
+    """The answer to a request whose connection drops after it was processed."""
+
+
+def _server_error(status: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """500 as Pacta writes it; 502-504 as a proxy in front of it would."""
+    if status == 500:
+        body = {"code": "INTERNAL_ERROR", "message": "Internal server error", "details": None}
+        return JSONResponse(body, status_code=500)
+    title = f"{status} {_REASONS[status]}"
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n"
+    return HTMLResponse(page, status_code=status)

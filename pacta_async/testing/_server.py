@@ -1,0 +1,242 @@
+"""`ReferenceServer`: the in-memory Pacta, its control API, and the ways to run it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+import anyio
+import httpx
+import uvicorn
+from starlette.routing import Route
+
+from .._clock import Clock, SystemClock
+from ._app import PREFIX, build_app
+from ._deliveries import Backoff, Deliveries, Delivery
+from ._faults import FaultInjector, Faults
+from ._limits import Limits, RateLimiter
+from ._middleware import ConnectionDropped, FaultLayer
+from ._state import Plan, State
+
+__all__ = ["ReferenceServer"]
+
+_STARTUP_TIMEOUT = 10.0
+
+
+class _InProcessTransport(httpx.AsyncBaseTransport):
+    """`httpx.ASGITransport` that fails a dropped connection the way a socket would."""
+
+    def __init__(self, app: FaultLayer) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a complete response.", request=request
+            ) from None
+
+
+class _HideDrops(logging.Filter):
+    """Keeps uvicorn from logging every injected drop as an application error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+_HIDE_DROPS = _HideDrops()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so, and
+    # without it every response waits out the client's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
+def _base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}{PREFIX}"
+
+
+class ReferenceServer:
+    """An in-memory Pacta: the whole API, a control API for tests, and fault injection.
+
+    Run it in-process with `transport()` (webhooks are delivered inside `running()`),
+    over loopback with `serve_in_thread()`, or as a process with
+    ``python -m pacta_async.testing``. Control methods are synchronous and
+    thread-safe, so a test can call them while the server runs in another thread;
+    they raise `ApiError` where the HTTP API would answer an error.
+
+    `clock` drives rate limits, timestamps, token expiry, injected latency and
+    webhook backoff. A `FakeClock` suits in-process use; it cannot be slept on
+    from the server thread of `serve_in_thread()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        faults: Sequence[Faults] = (),
+        clock: Clock | None = None,
+        webhook_backoff: Backoff | None = None,
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._limiter = RateLimiter(limits or Limits(), self._clock)
+        self._deliveries = Deliveries(self._clock, webhook_backoff or Backoff())
+        self._state = State(self._clock, self._deliveries)
+        starlette = build_app(self._state, self._limiter)
+        self._routes = [route for route in starlette.routes if isinstance(route, Route)]
+        self._injector = FaultInjector(self._clock, ())
+        self.set_faults(*faults)
+        self._app = FaultLayer(starlette, self._routes, self._injector, self._limiter, self._clock)
+
+    @property
+    def app(self) -> FaultLayer:
+        """The ASGI application, faults and all, for any ASGI server."""
+        return self._app
+
+    # -- control API ------------------------------------------------------------
+
+    def create_team(self, name: str = "Team", *, plan: Plan = "business") -> int:
+        """A new team; embed tokens need the ``"business"`` or ``"enterprise"`` plan."""
+        return self._state.create_team(name, plan)
+
+    def create_token(self, team_id: int, *, expires_in: float | None = None) -> str:
+        """A new `api_...` token for the team, expiring `expires_in` seconds from now."""
+        return self._state.create_token(team_id, expires_in)
+
+    def open_document(self, document_id: int, recipient_id: int) -> None:
+        """The recipient opens the signing link (`DOCUMENT_OPENED`, the first time)."""
+        self._state.open(document_id, recipient_id)
+
+    def sign(self, document_id: int, recipient_id: int) -> None:
+        """The signer or approver signs; the last one completes the document."""
+        self._state.sign(document_id, recipient_id)
+
+    def reject(self, document_id: int, recipient_id: int) -> None:
+        """The signer or approver rejects, which rejects the document."""
+        self._state.reject(document_id, recipient_id)
+
+    def cancel(self, document_id: int) -> None:
+        """The sender cancels a PENDING document."""
+        self._state.cancel(document_id)
+
+    def send_count(self, document_id: int) -> int:
+        """How many times the document was sent, by `send` or as a template's `generate`."""
+        return self._state.send_count(document_id)
+
+    def document(self, document_id: int) -> dict[str, Any]:
+        """The document as the API would return it, without a token or a rate limit."""
+        return self._state.document(document_id)
+
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery so far, oldest first."""
+        return self._deliveries.snapshot()
+
+    def set_limits(self, limits: Limits) -> None:
+        """Replace the rate limits; every token starts again from a full bucket."""
+        self._limiter.set_limits(limits)
+
+    def set_faults(self, *faults: Faults) -> None:
+        """Replace the fault rules (none: no faults); seeds and storms start over."""
+        known = {
+            f"{method} {route.name}"
+            for route in self._routes
+            for method in (route.methods or set()) - {"HEAD"}
+        }
+        for rule in faults:
+            unknown = (rule.routes or frozenset()) - known
+            if unknown:
+                raise ValueError(f"unknown routes {sorted(unknown)}; known: {sorted(known)}")
+        self._injector.set(faults)
+
+    def clear_faults(self) -> None:
+        self._injector.set(())
+
+    # -- running ----------------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """For ``httpx.AsyncClient(transport=..., base_url="http://pacta.test/api/v1")``."""
+        return _InProcessTransport(self._app)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Deliver webhooks from this event loop while the block runs (in-process use)."""
+        async with self._deliveries.running():
+            yield
+
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, ready: Callable[[str], None] | None = None
+    ) -> None:
+        """Serve HTTP and deliver webhooks until cancelled; `ready` gets the base URL."""
+        sock = _listen(host, port)
+        with sock:
+            await self._serve(sock, uvicorn.Server(self._uvicorn_config()), ready)
+
+    def _uvicorn_config(self) -> uvicorn.Config:
+        logging.getLogger("uvicorn.error").addFilter(_HIDE_DROPS)  # once: filters are a set
+        return uvicorn.Config(
+            self._app,
+            http="h11",
+            lifespan="off",
+            interface="asgi3",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+
+    async def _serve(
+        self,
+        sock: socket.socket,
+        server: uvicorn.Server,
+        ready: Callable[[str], None] | None,
+    ) -> None:
+        async with self._deliveries.running():
+            if ready is not None:
+                ready(_base_url(sock))
+            await server.serve(sockets=[sock])
+
+    @contextlib.contextmanager
+    def serve_in_thread(self, port: int = 0) -> Iterator[str]:
+        """Serve on 127.0.0.1 from a background thread; yields the base URL (``.../api/v1``).
+
+        Port 0 picks a free port. The server stops, and its thread ends, when the
+        block exits.
+        """
+        sock = _listen("127.0.0.1", port)
+        server = uvicorn.Server(self._uvicorn_config())
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                anyio.run(self._serve, sock, server, None, backend="asyncio")
+            except BaseException as exc:
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name="pacta-reference-server", daemon=True)
+        with sock:
+            thread.start()
+            deadline = time.monotonic() + _STARTUP_TIMEOUT
+            while not server.started and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.002)
+            try:
+                if not server.started:
+                    raise RuntimeError("the reference server did not start") from (
+                        failure[0] if failure else None
+                    )
+                yield _base_url(sock)
+            finally:
+                server.should_exit = True
+                thread.join()
