@@ -44,6 +44,11 @@ lint: install
 demo: install
 	$(PY) -m pacta_async._demo
 
+# Measure the SDK against raw httpx and the rate limits; servers run on loopback in
+# their own processes. Prints a table, writes benchmarks/results.md, fails on a miss.
+bench: install
+	$(PY) benchmarks/run.py
+
 # Pull the live spec, then regenerate; nothing is replaced unless both steps succeed.
 generate: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -68,6 +73,23 @@ check-generated: install
 	else \
 		echo "generated/pacta_api is stale or was edited by hand: run 'make regenerate'" >&2; exit 1; \
 	fi
+
+# Pull the live spec, diff it against the snapshot, regenerate, run the tests and leave the
+# report on stdout and in $(SPEC_REPORT) (Markdown: the pull request's body). A bad pull or a
+# spec the generator refuses changes nothing (status 2). Otherwise the new snapshot and client
+# are in place, breaking or not, and the status is 0 safe, 1 breaking, 3 not breaking but the
+# tests fail (make reports it as "Error N"; see pacta_async/_specupdate.py).
+SPEC_REPORT ?= spec-report.md
+spec-update: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m pacta_async._specpull "$(SPEC_URL)" "$$tmp/openapi.json" || exit 2; \
+	$(call generate-into,$$tmp/openapi.json,$$tmp/pacta_api) || { \
+		echo "spec update failed: the generator refused the spec from $(SPEC_URL); nothing was changed" >&2; \
+		exit 2; }; \
+	cp generated/openapi.json "$$tmp/snapshot.json" && \
+	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
+	mv "$$tmp/openapi.json" generated/openapi.json && \
+	$(PY) -m pacta_async._specupdate "$$tmp/snapshot.json" generated/openapi.json "$(SPEC_REPORT)"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

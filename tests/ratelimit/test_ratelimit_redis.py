@@ -13,8 +13,8 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from pacta_async._ratelimit import RateLimiter
 from pacta_async import RateLimiterUnavailableError
+from pacta_async._ratelimit import RateLimiter
 from pacta_async._redis_ratelimit import RedisRateLimiter
 from pacta_async.testing import FakeClock
 

@@ -9,6 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -20,7 +21,7 @@ SNAPSHOT = (ROOT / "generated" / "openapi.json").read_bytes()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, str, bytes]] = {
+    routes: ClassVar[dict[str, tuple[int, str, bytes]]] = {
         "/good/api/v1/openapi": (200, "application/json", SNAPSHOT),
         "/missing/api/v1/openapi": (404, "application/json", b'{"code":"NOT_FOUND"}'),
         "/html/api/v1/openapi": (200, "text/html", b"<html>Maintenance</html>"),

@@ -69,19 +69,7 @@ def test_every_overview_endpoint_has_a_generated_async_function(method: str, pat
     assert inspect.iscoroutinefunction(module.asyncio)
 
 
-def test_snapshot_covers_exactly_the_overview() -> None:
-    in_spec = {
-        (method.upper(), _shape(path))
-        for path, ops in SPEC["paths"].items()
-        for method in ops
-        if method != "parameters"
-    }
-    assert in_spec == {(m, _shape(p)) for m, p in OVERVIEW_ENDPOINTS}
-
-
-@pytest.mark.parametrize(
-    ("method", "path"), [e for e in OVERVIEW_ENDPOINTS if e[1] != "/openapi"]
-)
+@pytest.mark.parametrize(("method", "path"), [e for e in OVERVIEW_ENDPOINTS if e[1] != "/openapi"])
 def test_every_error_status_carries_the_error_schema(method: str, path: str) -> None:
     responses = _operation(method, path)["responses"]
     for status in ("400", "401", "403", "404", "429", "5XX"):
@@ -119,7 +107,8 @@ def test_examples_from_the_overview() -> None:
     example = create["content"]["application/json"]["examples"]["example"]["value"]
     assert (example["id"], example["status"]) == (42, "DRAFT")
     send = _operation("POST", "/documents/{id}/send")["responses"]["200"]  # type: ignore[index]
-    assert send["content"]["application/json"]["examples"]["example"]["value"]["status"] == "PENDING"
+    sent = send["content"]["application/json"]["examples"]["example"]["value"]
+    assert sent["status"] == "PENDING"
 
 
 def _document(**changes: object) -> dict[str, object]:
@@ -139,9 +128,9 @@ def _document(**changes: object) -> dict[str, object]:
 
 
 def test_generated_models_keep_unknown_enum_values_and_fields() -> None:
-    document = Document.from_dict(_document(status="ARCHIVED", folder={"id": 3}))
-    assert document.status == "ARCHIVED"
+    document = Document.from_dict(_document(status="SOME_FUTURE_STATUS", someFutureField={"id": 3}))
+    assert document.status == "SOME_FUTURE_STATUS"
     assert isinstance(document.status, DocumentStatus)
-    assert document.additional_properties == {"folder": {"id": 3}}
-    assert document.to_dict()["status"] == "ARCHIVED"
+    assert document.additional_properties == {"someFutureField": {"id": 3}}
+    assert document.to_dict()["status"] == "SOME_FUTURE_STATUS"
     assert RecipientRole("SIGNER") is RecipientRole.SIGNER  # known values stay members
