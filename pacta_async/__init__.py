@@ -4,6 +4,16 @@ async with pacta_async.PactaClient() as client:
     document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
+from ._batch import (
+    Batch,
+    BatchSummary,
+    CreateItem,
+    FieldParam,
+    GenerateItem,
+    ItemResult,
+    ItemStatus,
+    UnknownOutcomeError,
+)
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._dedup import DedupStore, InMemoryDedupStore, WebhookDeduplicator
 from ._errors import (
@@ -27,6 +37,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._journal import JournalError
 from ._pagination import AsyncPager
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent
@@ -60,7 +71,10 @@ __all__ = [
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchSummary",
     "ConfigurationError",
+    "CreateItem",
     "DedupStore",
     "Document",
     "DocumentCancelled",
@@ -71,12 +85,17 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "FieldParam",
     "FieldType",
+    "GenerateItem",
     "GenerateRecipientParam",
     "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
+    "ItemResult",
+    "ItemStatus",
+    "JournalError",
     "NotFoundError",
     "PactaClient",
     "PactaError",
@@ -92,6 +111,7 @@ __all__ = [
     "RetryEvent",
     "ServerError",
     "TokenBucketLimiter",
+    "UnknownOutcomeError",
     "UnknownWebhookEvent",
     "WebhookDeduplicator",
     "WebhookError",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from ._cli_batch import add_commands as _add_batch_commands
 from ._specdiff import InvalidSpecError, diff_specs
 
 __all__ = ["main"]
@@ -48,7 +49,7 @@ def _add_spec_commands(commands: _Subparsers) -> None:
     diff.set_defaults(run=_spec_diff)
 
 
-_COMMANDS: tuple[Callable[[_Subparsers], None], ...] = (_add_spec_commands,)
+_COMMANDS: tuple[Callable[[_Subparsers], None], ...] = (_add_spec_commands, _add_batch_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import httpx
 from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
 
+from ._batch import Batch
 from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError
 from ._logging import setup_logging
@@ -101,6 +102,7 @@ class PactaClient:
     documents: Documents
     templates: Templates
     webhooks: Webhooks
+    batch: Batch
 
     def __init__(
         self,
@@ -155,6 +157,7 @@ class PactaClient:
         self.documents = Documents(self)
         self.templates = Templates(self)
         self.webhooks = Webhooks(self)
+        self.batch = Batch(self)
 
     def __repr__(self) -> str:
         return f"PactaClient(base_url={self.base_url!r}, token={_redacted(self._token)!r})"
