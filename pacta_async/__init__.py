@@ -4,15 +4,14 @@ async with pacta_async.PactaClient() as client:
     document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
-from ._batch import (
-    Batch,
+from ._batch import Batch
+from ._batch_types import (
     BatchSummary,
     CreateItem,
     FieldParam,
     GenerateItem,
     ItemResult,
     ItemStatus,
-    UnknownOutcomeError,
 )
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._dedup import DedupStore, InMemoryDedupStore, WebhookDeduplicator
@@ -26,6 +25,7 @@ from ._errors import (
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
+    JournalError,
     NotFoundError,
     PactaError,
     PermissionDeniedError,
@@ -33,11 +33,11 @@ from ._errors import (
     RateLimitError,
     RateLimiterUnavailableError,
     ServerError,
+    UnknownOutcomeError,
     WebhookError,
     WebhookPayloadError,
     WebhookSignatureError,
 )
-from ._journal import JournalError
 from ._pagination import AsyncPager
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent

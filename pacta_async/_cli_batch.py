@@ -21,16 +21,10 @@ from typing import IO, Any, TypeAlias
 
 import anyio
 
-from ._batch import (
-    DEFAULT_CONCURRENCY,
-    BatchSummary,
-    GenerateItem,
-    ItemResult,
-    ItemStatus,
-)
+from ._batch import DEFAULT_CONCURRENCY
+from ._batch_types import BatchSummary, GenerateItem, ItemResult, ItemStatus
 from ._client import PactaClient
-from ._errors import ConfigurationError, InvalidInputError, PactaError
-from ._journal import JournalError
+from ._errors import ConfigurationError, InvalidInputError, JournalError, PactaError
 from ._progress import progress_display
 from ._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ._validation import check_email

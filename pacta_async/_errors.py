@@ -6,6 +6,8 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     ├── InvalidInputError        bad arguments, caught before anything is sent
     ├── ConfigurationError       a client that cannot be built safely (token, URL)
     ├── RateLimiterUnavailableError  the shared limiter's Redis is down (fail closed)
+    ├── JournalError             a batch journal that cannot be used; nothing was sent
+    ├── UnknownOutcomeError      a batch send that may or may not have happened
     ├── WebhookError             a webhook delivery that must not be trusted
     │   ├── WebhookSignatureError    missing or wrong X-Pacta-Secret
     │   └── WebhookPayloadError      malformed or oversize body
@@ -45,6 +47,7 @@ __all__ = [
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
+    "JournalError",
     "NotFoundError",
     "PactaError",
     "PermissionDeniedError",
@@ -52,6 +55,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiterUnavailableError",
     "ServerError",
+    "UnknownOutcomeError",
     "WebhookError",
     "WebhookPayloadError",
     "WebhookSignatureError",
@@ -86,6 +90,20 @@ class RateLimiterUnavailableError(PactaError):
     """The shared limiter's Redis cannot be reached and no fallback was configured.
 
     Failing closed means no request goes out unpaced; the request was not sent.
+    """
+
+
+class JournalError(PactaError):
+    """The journal cannot be used: unreadable, in use by another process, written by a
+    different batch, or holding a different item under the same key. Nothing was sent.
+    """
+
+
+class UnknownOutcomeError(PactaError):
+    """A send may or may not have happened, and checking kept failing.
+
+    The item is not reported as sent. With a journal it stays in flight, so a rerun
+    checks it again before anything is repeated.
     """
 
 

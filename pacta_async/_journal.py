@@ -31,9 +31,9 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ._errors import PactaError
+from ._errors import JournalError
 
-__all__ = ["BatchHeader", "ItemState", "Journal", "JournalError", "JournalRow", "open_journal"]
+__all__ = ["BatchHeader", "ItemState", "Journal", "JournalRow", "open_journal"]
 
 R = TypeVar("R")
 
@@ -55,12 +55,6 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at TEXT NOT NULL
 );
 """
-
-
-class JournalError(PactaError):
-    """The journal cannot be used: unreadable, in use by another process, written by a
-    different batch, or holding a different item under the same key. Nothing was sent.
-    """
 
 
 class ItemState(enum.StrEnum):

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Protocol, TextIO
 
-from ._batch import BatchSummary
+from ._batch_types import BatchSummary
 
 __all__ = ["Progress", "progress_display"]
 

@@ -35,7 +35,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("RedisRateLimiter needs redis-py: pip install 'pacta-async[redis]'") from exc
 
-__all__ = ["RateLimiterUnavailableError", "RedisRateLimiter"]
+__all__ = ["RedisRateLimiter"]
 
 _log = logging.getLogger(__name__)
 

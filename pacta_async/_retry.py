@@ -18,13 +18,13 @@ import httpx
 
 from ._headers import parse_retry_after
 
-__all__ = ["RetryBudget", "RetryEvent", "RetryPolicy", "is_idempotent"]
+__all__ = ["NOT_SENT_ERRORS", "RetryBudget", "RetryEvent", "RetryPolicy", "is_idempotent"]
 
 # PATCH /webhooks/{id} sets absolute values, so repeating it is harmless.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 # Failures raised before a single byte of the request was sent.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def is_idempotent(method: str) -> bool:
@@ -62,7 +62,7 @@ class RetryPolicy:
         self, request: httpx.Request, error: httpx.TransportError, attempt: int, rng: random.Random
     ) -> float | None:
         """Seconds to wait before repeating after a transport error, or None to give up."""
-        if isinstance(error, _NOT_SENT) or is_idempotent(request.method):
+        if isinstance(error, NOT_SENT_ERRORS) or is_idempotent(request.method):
             return self.backoff(attempt, rng)
         return None
 
