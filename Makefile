@@ -37,8 +37,8 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check pacta_async tests examples
-	$(VENV)/bin/ruff format --check pacta_async tests examples
+	$(VENV)/bin/ruff check pacta_async tests examples benchmarks
+	$(VENV)/bin/ruff format --check pacta_async tests examples benchmarks
 	$(VENV)/bin/mypy --strict pacta_async
 
 demo: install

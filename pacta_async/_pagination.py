@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 __all__ = ["AsyncPager", "Page"]
@@ -91,6 +92,9 @@ class AsyncPager(Generic[T]):
                 if lowest_seen is not None and item.id >= lowest_seen:
                     continue  # shifted here from an earlier page by a newer document
                 lowest_seen = item.id
+                if next_page is not None:
+                    # Give the prefetch a turn even if the consumer never awaits.
+                    await anyio.lowlevel.checkpoint()
                 yield item
             if next_page is None:
                 return

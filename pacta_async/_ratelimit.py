@@ -38,6 +38,13 @@ DEFAULT_SENDS_PER_MINUTE = 30
 # as long as it was told; this much is "on time".
 _ON_TIME = 1e-9
 
+# Pacta meters requests when they arrive, we when they leave. A request that arrives
+# sooner after its predecessor than it left (the first of a burst opened a connection,
+# the next reused it) would look early by that difference and get a 429, so we give up
+# this much of the burst tolerance. The long-run rate is unchanged; with a burst of 1
+# there is no tolerance to give, and a rare 429 is absorbed by the pause and retry.
+JITTER_ALLOWANCE = 0.25
+
 
 class RateLimiter(Protocol):
     """What the transport calls around every request made with one token."""
@@ -93,7 +100,8 @@ class _Bucket:
     """One bucket as GCRA state: `tat`, the time at which the bucket is full again.
 
     With interval T = 60 / per_minute and burst b, a request may go once
-    ``now >= tat - (b - 1) * T`` and then moves `tat` to ``max(tat, now) + T``.
+    ``now >= tat - max(0, (b - 1) * T - JITTER_ALLOWANCE)`` and then moves `tat` to
+    ``max(tat, now) + T``.
     Every other adjustment is `cap`: a lower bound on `tat`, so observations can only
     ever slow the bucket down, whatever order they arrive in.
     """
@@ -120,7 +128,8 @@ class _Bucket:
         return self.rate.per_minute
 
     def allowed_at(self) -> float:
-        return self.tat - (self.burst - 1) * self.interval
+        tolerance = (self.burst - 1) * self.interval
+        return self.tat - max(0.0, tolerance - JITTER_ALLOWANCE)
 
     def take(self, now: float) -> None:
         self.tat = max(self.tat, now) + self.interval
@@ -200,10 +209,10 @@ class TokenBucketLimiter:
     async def acquire(self, *, send: bool) -> None:
         await anyio.lowlevel.checkpoint_if_cancelled()
         if not self._line and self._delay(send) <= _ON_TIME:
-            # Nobody is waiting and the tokens are there: take them before yielding,
-            # so a cancellation cannot land between taking and returning.
+            # Nobody is waiting and the tokens are there: take them and return without
+            # yielding (the request that follows yields), so a cancellation cannot land
+            # between taking and returning, and the fast path costs no loop pass.
             self._take(send)
-            await anyio.lowlevel.cancel_shielded_checkpoint()
             return
         async with self._line.front():
             # Observations may push the slot back while we sleep, so look again on waking.

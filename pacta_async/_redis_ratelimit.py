@@ -18,6 +18,7 @@ import random
 
 import httpx
 
+from . import _ratelimit
 from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, RateLimiterUnavailableError
 from ._headers import parse_rate_limit_headers, parse_retry_after
@@ -54,11 +55,13 @@ _JITTER = 0.1  # of the wait
 # try can cost the client's connect timeout and retries, paid by a waiting request.
 _RECHECK_SECONDS = 5.0
 
-# The same GCRA as `_ratelimit._Bucket`, in microseconds of the Redis server's clock.
+# The same GCRA as `_ratelimit._Bucket` (JITTER_ALLOWANCE included), in microseconds of
+# the Redis server's clock.
 # KEYS[1] is a hash: `general` and `send` hold each bucket's theoretical arrival time
 # (when it is full again), `general_limit` and `send_limit` the limits Pacta reported,
 # which every worker then adopts while they are lower than its configured ones.
-# ARGV: op ('acquire' | 'observe'), requests/min, burst, sends/min, send burst, then
+# ARGV: op ('acquire' | 'observe'), requests/min, burst, sends/min, send burst,
+#   the jitter allowance in microseconds, then
 #   acquire: '1' for a send, else '0'. Returns 0 when granted, else the microseconds
 #            to wait before asking again; nothing is taken unless granted.
 #   observe: buckets to pause ('' | 'general' | 'send' | 'both'), Retry-After in
@@ -72,8 +75,8 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local state = redis.call('HMGET', key, 'general', 'send', 'general_limit', 'send_limit')
 if ARGV[1] == 'observe' then
-  if ARGV[9] ~= '' then redis.call('HSET', key, 'general_limit', ARGV[9]); state[3] = ARGV[9] end
-  if ARGV[10] ~= '' then redis.call('HSET', key, 'send_limit', ARGV[10]); state[4] = ARGV[10] end
+  if ARGV[10] ~= '' then redis.call('HSET', key, 'general_limit', ARGV[10]); state[3] = ARGV[10] end
+  if ARGV[11] ~= '' then redis.call('HSET', key, 'send_limit', ARGV[11]); state[4] = ARGV[11] end
 end
 
 local function bucket(tat, per_minute, burst, reported)
@@ -90,27 +93,27 @@ local general = bucket(state[1], ARGV[2], ARGV[3], state[3])
 local send = bucket(state[2], ARGV[4], ARGV[5], state[4])
 
 local function allowed_at(b)
-  return b.tat - (b.burst - 1) * b.interval
+  return b.tat - math.max(0, (b.burst - 1) * b.interval - tonumber(ARGV[6]))
 end
 local function cap(b, at, tokens)
   b.tat = math.max(b.tat, at + (b.burst - tokens) * b.interval)
 end
 
 if ARGV[1] == 'acquire' then
-  local sending = ARGV[6] == '1'
+  local sending = ARGV[7] == '1'
   local at = allowed_at(general)
   if sending then at = math.max(at, allowed_at(send)) end
   if at > now then return math.ceil(at - now) end
   general.tat = math.max(general.tat, now) + general.interval
   if sending then send.tat = math.max(send.tat, now) + send.interval end
 else
-  local retry_after = tonumber(ARGV[7])
+  local retry_after = tonumber(ARGV[8])
   local function pause(b)
     if retry_after then cap(b, now + retry_after, 1) else cap(b, now, 0) end
   end
-  if ARGV[6] == 'general' or ARGV[6] == 'both' then pause(general) end
-  if ARGV[6] == 'send' or ARGV[6] == 'both' then pause(send) end
-  if ARGV[8] ~= '' then cap(general, now, tonumber(ARGV[8])) end
+  if ARGV[7] == 'general' or ARGV[7] == 'both' then pause(general) end
+  if ARGV[7] == 'send' or ARGV[7] == 'both' then pause(send) end
+  if ARGV[9] ~= '' then cap(general, now, tonumber(ARGV[9])) end
 end
 redis.call('HSET', key, 'general', general.tat, 'send', send.tat)
 redis.call('PEXPIRE', key, math.ceil((math.max(general.tat, send.tat) - now) / 1000) + 60000)
@@ -231,7 +234,8 @@ class RedisRateLimiter:
             _log.warning("could not share a rate-limit observation through Redis: %s", exc)
 
     async def _run(self, op: str, *args: str) -> int:
-        result = await self._script(keys=[self._key], args=[op, *self._limits, *args])
+        allowance = round(_ratelimit.JITTER_ALLOWANCE * 1_000_000)
+        result = await self._script(keys=[self._key], args=[op, *self._limits, allowance, *args])
         if self._down_until is not None:
             _log.info("Redis is reachable again; rate limits are shared again")
             self._down_until = None

@@ -10,11 +10,19 @@ import anyio.lowlevel
 import httpx
 import pytest
 
+from pacta_async import _ratelimit
 from pacta_async._errors import ConfigurationError
 from pacta_async._ratelimit import RateLimiter, TokenBucketLimiter
 from pacta_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin FIFO order, cancellation and pauses to exact GCRA timings; the
+    jitter allowance, which trims every burst a little, has tests of its own below."""
+    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.0)
 
 
 async def in_fake_time(clock: FakeClock, main: Callable[[], Awaitable[None]]) -> None:
@@ -462,3 +470,32 @@ async def test_a_server_limit_half_ours_is_survived_at_its_rate() -> None:
 def test_rejects_impossible_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         TokenBucketLimiter(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("per_minute", "burst", "immediate"),
+    [
+        (600, 10, 7),  # T = 0.1 s: tolerance 0.9 s - 0.25 s = 0.65 s: 1 + 6 at once
+        (100, 100, 99),  # T = 0.6 s: the 0.25 s costs one token
+        (600, 1, 1),  # no tolerance to give up
+    ],
+)
+async def test_the_jitter_allowance_trims_the_burst_not_the_rate(
+    monkeypatch: pytest.MonkeyPatch, per_minute: int, burst: int, immediate: int
+) -> None:
+    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=per_minute, burst=burst, clock=clock)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(immediate + 50):
+            await limiter.acquire(send=False)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    interval = 60 / per_minute
+    assert granted[:immediate] == [0.0] * immediate
+    assert granted[immediate] > 0
+    gaps = [b - a for a, b in zip(granted[immediate:], granted[immediate + 1 :], strict=False)]
+    assert gaps == pytest.approx([interval] * len(gaps))  # the long-run rate is unchanged

@@ -13,12 +13,20 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from pacta_async import RateLimiterUnavailableError
+from pacta_async import RateLimiterUnavailableError, _ratelimit
 from pacta_async._ratelimit import RateLimiter
 from pacta_async._redis_ratelimit import RedisRateLimiter
 from pacta_async.testing import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+@pytest.fixture(autouse=True)
+def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact GCRA timings, as in the local limiter's tests; the jitter allowance is
+    tested below."""
+    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.0)
+
 
 TOKEN = "api_9f3c2b7e4d1a_do_not_store_me"
 PREFIX = "test:ratelimit:"
@@ -276,3 +284,17 @@ async def test_returns_to_redis_when_it_is_back(redis_port: int) -> None:
     assert await admin.exists(key)
     await client.aclose()
     await admin.aclose()
+
+
+async def test_the_jitter_allowance_applies_in_the_script(
+    clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
+    )
+    # T = 0.1 s: a tolerance of 0.9 s less 0.25 s lets 7 go at once, as in-process.
+    for _ in range(7):
+        assert await requested_wait(limiter, clock, send=False) == 0
+    assert await requested_wait(limiter, clock, send=False) > 0

@@ -1,0 +1,156 @@
+"""Per-request overhead: `client.documents.get()` against the same GET through raw httpx.
+
+The SDK's layers (generated client, transport with limiter and retries, typed
+model) cost CPU on every request; this measures how much throughput that costs
+against the floor, a bare `httpx.AsyncClient` doing ``get()``, ``raise_for_status()``
+and ``json()``. The server is `static_responder.py` in another process, which
+answers canned bytes far faster than either client asks (its CPU use is reported).
+
+Variants: raw httpx; pacta_async with the limiter off; pacta_async with the limiter
+on at a billion requests a minute (so it paces nothing, and only its cost shows).
+Each runs at concurrency 1 and 64 in many short interleaved rounds (0.2 s each,
+order rotating), so that load from elsewhere on the machine, which comes and goes,
+hits all variants alike; the figures are medians, and the ratio is the median of
+the per-round ratios.
+Requests/s is completed requests over wall time; CPU us/request is this process's
+CPU time (user + system) over completed requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+from _common import HERE, PYTHON, child, log, row
+
+from pacta_async import PactaClient, TokenBucketLimiter
+
+TOKEN = "api_" + "0" * 32
+DOCUMENT_ID = 1
+TARGET = 0.90  # pacta_async's requests/s over raw httpx's
+
+Request = Callable[[], Awaitable[object]]
+
+
+async def trial(request: Request, concurrency: int, seconds: float) -> tuple[float, float, int]:
+    """Run `concurrency` workers for `seconds`; returns (requests/s, CPU s, requests)."""
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            await request()
+            done += 1
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for _ in range(concurrency):
+            group.start_soon(worker)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return done / wall, cpu, done
+
+
+async def measure(
+    address: str, responder_cpu: Callable[[], float], args: argparse.Namespace
+) -> bool:
+    base = f"{address}/api/v1"
+    raw = httpx.AsyncClient(base_url=base, headers={"Authorization": TOKEN})
+    plain = PactaClient(TOKEN, base_url=base, rate_limiter=None)
+    paced = PactaClient(
+        TOKEN,
+        base_url=base,
+        rate_limiter=TokenBucketLimiter(
+            requests_per_minute=1_000_000_000, sends_per_minute=1_000_000_000
+        ),
+    )
+
+    async def raw_get() -> object:
+        response = await raw.get(f"/documents/{DOCUMENT_ID}")
+        response.raise_for_status()
+        return response.json()
+
+    variants: dict[str, Request] = {
+        "raw httpx": raw_get,
+        "pacta_async, limiter off": lambda: plain.documents.get(DOCUMENT_ID),
+        "pacta_async, limiter on": lambda: paced.documents.get(DOCUMENT_ID),
+    }
+    ok = True
+    busiest_responder = 0.0
+    try:
+        for concurrency in args.concurrency:
+            log(f"concurrency {concurrency}: {args.rounds} rounds of {args.seconds} s per variant")
+            rps: dict[str, list[float]] = {name: [] for name in variants}
+            cpu_us: dict[str, list[float]] = {name: [] for name in variants}
+            for request in variants.values():  # open connections, warm caches
+                await trial(request, concurrency, args.warmup)
+            names = list(variants)
+            for round_ in range(args.rounds):
+                # Short runs in a rotating order: a disturbance from elsewhere on the
+                # machine lasting longer than a round hits every variant in it.
+                order = names[round_ % len(names) :] + names[: round_ % len(names)]
+                for name in order:
+                    request = variants[name]
+                    before, started = responder_cpu(), time.perf_counter()
+                    rate, cpu, count = await trial(request, concurrency, args.seconds)
+                    share = (responder_cpu() - before) / (time.perf_counter() - started)
+                    busiest_responder = max(busiest_responder, share)
+                    rps[name].append(rate)
+                    cpu_us[name].append(cpu / count * 1e6)
+            for name in variants:
+                rate = statistics.median(rps[name])
+                cpu = statistics.median(cpu_us[name])
+                if name == "raw httpx":
+                    row(
+                        f"overhead c={concurrency}: {name}",
+                        f"{rate:,.0f} req/s, {cpu:.0f} CPU us/req",
+                    )
+                    continue
+                # Paired by round, so that load from elsewhere on the machine, which
+                # comes and goes, hits both sides of each ratio alike.
+                ratios = [
+                    mine / floor for mine, floor in zip(rps[name], rps["raw httpx"], strict=True)
+                ]
+                ratio = statistics.median(ratios)
+                low, _, high = statistics.quantiles(ratios, n=4)
+                passed = ratio >= TARGET
+                ok &= passed
+                row(
+                    f"overhead c={concurrency}: {name}",
+                    f"{rate:,.0f} req/s = {ratio:.0%} of raw (IQR {low:.0%}-{high:.0%}), "
+                    f"{cpu:.0f} CPU us/req (+{cpu - statistics.median(cpu_us['raw httpx']):.0f})",
+                    f">= {TARGET:.0%} of raw req/s",
+                    passed,
+                )
+        row(
+            "overhead: static responder CPU (busiest run)",
+            f"{busiest_responder:.0%} of one core",
+            "not the bottleneck",
+            None,
+        )
+    finally:
+        await raw.aclose()
+        await plain.aclose()
+        await paced.aclose()
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.2, help="per run")
+    parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
+    args = parser.parse_args(argv)
+    with child([PYTHON, str(HERE / "static_responder.py")], name="static responder") as server:
+        ok = anyio.run(measure, server.address, server.cpu_seconds, args, backend="asyncio")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""`make bench`: run every measurement, print one table, exit 1 if a target is missed.
+
+Each measurement is a script in this folder, run in its own process with a time
+limit; it starts the servers it needs (over loopback, in their own processes) and
+reports ``ROW {json}`` lines on stdout. This runner collects them into one table,
+prints it, and writes it with the machine's description to benchmarks/results.md.
+
+`batch_memory.py` (issue 6) is run when it exists. It may report ROW lines like the
+others; otherwise its exit status and last line of output make its row.
+
+    python benchmarks/run.py [--only overhead pagination ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from _common import HERE, PYTHON, machine
+
+# (name, script, time limit in seconds); the order keeps the noisiest work last.
+STEPS = [
+    ("overhead", "overhead.py", 150),
+    ("ratelimit_local", "ratelimit_local.py", 180),
+    ("ratelimit_redis", "ratelimit_redis.py", 120),
+    ("pagination", "pagination.py", 150),
+    ("upload", "upload.py", 120),
+    ("regenerate", "regenerate.py", 120),
+    ("batch_memory", "batch_memory.py", 240),
+]
+BATCH_MEMORY_TARGET = "peak RSS growth < 50 MB"
+RESULTS = HERE / "results.md"
+
+Row = dict[str, object]
+
+
+def _batch_memory_command() -> list[str]:
+    # Imported rather than run as __main__, so it works whether or not the script
+    # has a main guard; its `main() -> int` is the exit status.
+    code = "import sys, batch_memory; sys.exit(batch_memory.main())"
+    return [PYTHON, "-c", code]
+
+
+def run_step(name: str, script: str, limit: float) -> tuple[list[Row], float]:
+    path = HERE / script
+    if not path.exists():
+        return [{"measure": name, "figure": "not present yet", "target": "", "ok": None}], 0.0
+    command = _batch_memory_command() if name == "batch_memory" else [PYTHON, str(path)]
+    print(f"== {name}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        # stderr is not captured: progress shows as it happens.
+        result = subprocess.run(command, cwd=HERE, stdout=subprocess.PIPE, text=True, timeout=limit)
+        stdout, code = result.stdout, result.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout
+        stdout = out.decode() if isinstance(out, bytes) else (out or "")
+        code = None
+    elapsed = time.monotonic() - started
+    rows: list[Row] = [
+        json.loads(line[4:]) for line in stdout.splitlines() if line.startswith("ROW ")
+    ]
+    if name == "batch_memory" and not rows:
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        figure = lines[-1].strip() if lines else "(no output)"
+        if figure.startswith("batch memory:"):  # "batch memory: <what>: <figures>"
+            figure = figure.split(": ", 2)[-1]
+        rows.append(
+            {
+                "measure": "batch memory: send_many over 100,000 streamed inputs",
+                "figure": figure,
+                "target": BATCH_MEMORY_TARGET,
+                "ok": code == 0,
+            }
+        )
+    if code is None:
+        rows.append({"measure": name, "figure": f"timed out after {limit:.0f} s", "ok": False})
+    elif code != 0 and all(r.get("ok") is not False for r in rows):
+        rows.append({"measure": name, "figure": f"failed (exit {code})", "ok": False})
+    return rows, elapsed
+
+
+def _verdict(ok: object) -> str:
+    return {True: "pass", False: "FAIL", None: "info"}[ok if isinstance(ok, bool) else None]
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| measure | figure | target | result |", "|---|---|---|---|"]
+    for r in rows:
+        cells = [str(r.get("measure", "")), str(r.get("figure", "")), str(r.get("target", ""))]
+        cells = [c.replace("|", "\\|") for c in cells]
+        lines.append(f"| {' | '.join(cells)} | {_verdict(r.get('ok'))} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=[name for name, _, _ in STEPS])
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    rows: list[Row] = []
+    timings = []
+    for name, script, limit in STEPS:
+        if args.only and name not in args.only:
+            continue
+        step_rows, elapsed = run_step(name, script, limit)
+        rows.extend(step_rows)
+        timings.append(f"{name} {elapsed:.0f} s")
+    total = time.monotonic() - started
+    host = machine()
+    missed = [r for r in rows if r.get("ok") is False]
+    text = table(rows)
+    summary = (
+        f"Machine: {host['nproc']} CPUs ({host['cpu']}), Python {host['python']}, "
+        f"{host['platform']}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"total {total:.0f} s ({', '.join(timings)})."
+    )
+    verdict = f"{len(missed)} target(s) missed." if missed else "All targets met."
+    print(f"\n{text}\n\n{summary}\n{verdict}")
+    if not args.only:
+        RESULTS.write_text(
+            f"# Benchmark results\n\nFrom `make bench` (`benchmarks/run.py`).\n\n"
+            f"{text}\n\n{summary}\n{verdict}\n"
+        )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
