@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
@@ -16,13 +15,13 @@ from pacta_api.client import AuthenticatedClient
 
 from ._batch import Batch
 from ._clock import Clock, SystemClock
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidInputError
 from ._logging import setup_logging
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._resources import Documents, Templates, Webhooks
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._transport import PactaTransport
-from ._validation import is_loopback
+from ._validation import check_url
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "PactaClient"]
 
@@ -60,13 +59,13 @@ def _check_token(token: str | None) -> str:
 def _check_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
     url = (base_url or os.environ.get("PACTA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigurationError(f"base_url must be an absolute http(s) URL, got {url!r}")
-    if parts.scheme == "http" and not (allow_insecure_http or is_loopback(parts.hostname)):
-        raise ConfigurationError(
-            f"refusing to send the API token over plain http to {parts.hostname!r}; "
-            "use https, or pass allow_insecure_http=True if you really mean it"
-        )
+    try:
+        check_url(url, "base_url", allow_insecure_http=allow_insecure_http)
+    except InvalidInputError as exc:
+        # The token would travel in the clear: only on the user's explicit say-so.
+        hint = "; pass allow_insecure_http=True to send the token anyway"
+        message = exc.message + (hint if parts.scheme == "http" else "")
+        raise ConfigurationError(message) from None
     # Accept the instance URL too (https://pacta.example.com): the API lives under /api/v1.
     return url if parts.path.endswith(_API_PATH) else url + _API_PATH
 
@@ -142,7 +141,6 @@ class PactaClient:
             budget=retry_budget or RetryBudget(),
             limiter=rate_limiter,
             on_retry=on_retry,
-            rng=random.Random(),
         )
         self._api = AuthenticatedClient(
             base_url=self.base_url,

@@ -194,8 +194,9 @@ class NotFoundError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: the token's rate limit was hit.
 
-    `retry_after` is the server's `Retry-After` in seconds (None when absent) and
-    `scope` is ``"general"`` or ``"send"`` when Pacta says which limit it was.
+    `retry_after` is the server's `Retry-After` in seconds (None when absent),
+    `scope` is ``"general"`` or ``"send"`` and `limit` that limit's size, when Pacta
+    says which limit it was.
     """
 
     @property
@@ -206,6 +207,11 @@ class RateLimitError(APIStatusError):
     def scope(self) -> str | None:
         scope = (self.details or {}).get("scope")
         return scope if isinstance(scope, str) else None
+
+    @property
+    def limit(self) -> int | None:
+        limit = (self.details or {}).get("limit")
+        return limit if isinstance(limit, int) else None
 
 
 class ServerError(APIStatusError):

@@ -14,7 +14,13 @@ from collections.abc import Callable
 import httpx
 
 from ._clock import Clock
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError, status_error_from_response
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    status_error_from_response,
+)
 from ._logging import logger
 from ._options import current_options
 from ._ratelimit import RateLimiter
@@ -97,13 +103,12 @@ class PactaTransport(httpx.AsyncBaseTransport):
                 return response
             error = _status_error(request, response)
             if self._limiter is not None:
-                details = error.details or {}
-                scope, limit = details.get("scope"), details.get("limit")
+                limited = error if isinstance(error, RateLimitError) else None
                 await self._limiter.observe(
                     response.status_code,
                     response.headers,
-                    scope=scope if isinstance(scope, str) else None,
-                    limit=limit if isinstance(limit, int) else None,
+                    scope=limited.scope if limited else None,
+                    limit=limited.limit if limited else None,
                 )
             delay = self._policy.delay_after_response(
                 request, response, attempt, self._rng, self._clock.wall

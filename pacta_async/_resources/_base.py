@@ -47,16 +47,11 @@ class Resource:
     ) -> T:
         """Run a generated endpoint call with this call's options and check its result.
 
-        Error statuses never get here: the transport raises them as typed errors. A
-        success status other than the documented one (200 for 201) is still parsed.
+        Error statuses never get here: the transport raises them as typed errors.
         """
-        with request_options(timeout=timeout, max_retries=max_retries):
-            try:
-                response = await call
-            except UnexpectedStatus as exc:
-                if not 200 <= exc.status_code < 300:
-                    raise
-                return expected.from_dict(json.loads(exc.content))
+        response = await self._send(call, timeout=timeout, max_retries=max_retries)
+        if isinstance(response, UnexpectedStatus):
+            return expected.from_dict(json.loads(response.content))
         parsed = response.parsed
         if not isinstance(parsed, expected):
             raise PactaError(
@@ -68,9 +63,20 @@ class Resource:
     async def _call_no_content(
         self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
     ) -> None:
+        await self._send(call, timeout=timeout, max_retries=max_retries)
+
+    async def _send(
+        self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
+    ) -> Response[Any] | UnexpectedStatus:
+        """Run the call with this call's options.
+
+        A success status other than the documented one (200 for 201) comes back as the
+        generated client's `UnexpectedStatus`, which still holds the body to parse.
+        """
         with request_options(timeout=timeout, max_retries=max_retries):
             try:
-                await call
+                return await call
             except UnexpectedStatus as exc:
                 if not 200 <= exc.status_code < 300:
                     raise
+                return exc
