@@ -37,12 +37,12 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check pacta_async tests examples benchmarks
-	$(VENV)/bin/ruff format --check pacta_async tests examples benchmarks
+	$(VENV)/bin/ruff check pacta_async tools tests examples benchmarks
+	$(VENV)/bin/ruff format --check pacta_async tools tests examples benchmarks
 	$(VENV)/bin/mypy --strict pacta_async
 
 demo: install
-	$(PY) -m pacta_async._demo
+	$(PY) -m tools.demo
 
 # Measure the SDK against raw httpx and the rate limits; servers run on loopback in
 # their own processes. Prints a table, writes benchmarks/results.md, fails on a miss.
@@ -52,7 +52,7 @@ bench: install
 # Pull the live spec, then regenerate; nothing is replaced unless both steps succeed.
 generate: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(PY) -m pacta_async._specpull "$(SPEC_URL)" "$$tmp/openapi.json" && \
+	$(PY) -m tools.specpull "$(SPEC_URL)" "$$tmp/openapi.json" && \
 	$(call generate-into,$$tmp/openapi.json,$$tmp/pacta_api) && \
 	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
 	mv "$$tmp/openapi.json" generated/openapi.json && \
@@ -78,18 +78,18 @@ check-generated: install
 # report on stdout and in $(SPEC_REPORT) (Markdown: the pull request's body). A bad pull or a
 # spec the generator refuses changes nothing (status 2). Otherwise the new snapshot and client
 # are in place, breaking or not, and the status is 0 safe, 1 breaking, 3 not breaking but the
-# tests fail (make reports it as "Error N"; see pacta_async/_specupdate.py).
+# tests fail (make reports it as "Error N"; see tools/specupdate.py).
 SPEC_REPORT ?= spec-report.md
 spec-update: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(PY) -m pacta_async._specpull "$(SPEC_URL)" "$$tmp/openapi.json" || exit 2; \
+	$(PY) -m tools.specpull "$(SPEC_URL)" "$$tmp/openapi.json" || exit 2; \
 	$(call generate-into,$$tmp/openapi.json,$$tmp/pacta_api) || { \
 		echo "spec update failed: the generator refused the spec from $(SPEC_URL); nothing was changed" >&2; \
 		exit 2; }; \
 	cp generated/openapi.json "$$tmp/snapshot.json" && \
 	rm -rf generated/pacta_api && mv "$$tmp/pacta_api" generated/pacta_api && \
 	mv "$$tmp/openapi.json" generated/openapi.json && \
-	$(PY) -m pacta_async._specupdate "$$tmp/snapshot.json" generated/openapi.json "$(SPEC_REPORT)"
+	$(PY) -m tools.specupdate "$$tmp/snapshot.json" generated/openapi.json "$(SPEC_REPORT)"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

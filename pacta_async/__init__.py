@@ -4,17 +4,11 @@ async with pacta_async.PactaClient() as client:
     document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
-from ._batch import Batch
-from ._batch_types import (
-    BatchSummary,
-    CreateItem,
-    FieldParam,
-    GenerateItem,
-    ItemResult,
-    ItemStatus,
-)
+from typing import TYPE_CHECKING
+
+from ._batch import Batch, BatchSummary, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
-from ._dedup import DedupStore, InMemoryDedupStore, WebhookDeduplicator
+from ._clock import Clock
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -39,14 +33,22 @@ from ._errors import (
     WebhookSignatureError,
 )
 from ._pagination import AsyncPager
+from ._params import (
+    CreateItem,
+    FieldParam,
+    FileInput,
+    GenerateItem,
+    GenerateRecipientParam,
+    RecipientParam,
+)
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent
-from ._validation import GenerateRecipientParam, RecipientParam
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
 from ._webhooks import (
     NO_SECRET,
+    DedupStore,
     DocumentCancelled,
     DocumentCompleted,
     DocumentCreated,
@@ -54,12 +56,18 @@ from ._webhooks import (
     DocumentRejected,
     DocumentSent,
     DocumentSigned,
+    InMemoryDedupStore,
     UnknownWebhookEvent,
+    WebhookDeduplicator,
     WebhookEvent,
     WebhookSecret,
     parse_webhook,
 )
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
+
+if TYPE_CHECKING:
+    # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
+    from ._ratelimit._redis import RedisRateLimiter
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -73,6 +81,7 @@ __all__ = [
     "BadRequestError",
     "Batch",
     "BatchSummary",
+    "Clock",
     "ConfigurationError",
     "CreateItem",
     "DedupStore",
@@ -87,6 +96,7 @@ __all__ = [
     "DocumentStatus",
     "FieldParam",
     "FieldType",
+    "FileInput",
     "GenerateItem",
     "GenerateRecipientParam",
     "InMemoryDedupStore",
@@ -127,7 +137,20 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # RedisRateLimiter needs the optional `redis` extra: import it only when asked for.
     if name == "RedisRateLimiter":
-        from ._redis_ratelimit import RedisRateLimiter
+        from ._ratelimit._redis import RedisRateLimiter
 
+        RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _set_public_module() -> None:
+    """Show `pacta_async.X` in tracebacks and IDE hovers, not the private module (as httpx)."""
+    for name in __all__:
+        value = globals().get(name)
+        module = getattr(value, "__module__", "")
+        if callable(value) and module.startswith(f"{__name__}._"):
+            value.__module__ = __name__
+
+
+_set_public_module()

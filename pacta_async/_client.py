@@ -152,10 +152,14 @@ class PactaClient:
             httpx_args={"transport": self._transport},
         )
         self._task_group: TaskGroup | None = None
-        self.documents = Documents(self)
-        self.templates = Templates(self)
-        self.webhooks = Webhooks(self)
-        self.batch = Batch(self)
+        background = self._background
+        self.documents = Documents(self._api, background)
+        self.templates = Templates(self._api, background)
+        self.webhooks = Webhooks(self._api, background)
+        self.batch = Batch(self.documents, self.templates, self._clock)
+
+    def _background(self) -> TaskGroup | None:
+        return self._task_group
 
     def __repr__(self) -> str:
         return f"PactaClient(base_url={self.base_url!r}, token={_redacted(self._token)!r})"

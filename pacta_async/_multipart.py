@@ -19,13 +19,12 @@ import anyio
 import anyio.to_thread
 
 from ._errors import InvalidInputError
-from ._validation import RecipientParam
+from ._params import FileInput, RecipientParam
 
 __all__ = ["MAX_FILE_BYTES", "FileInput", "MultipartUpload", "open_pdf"]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
-FileInput = str | os.PathLike[str] | bytes | BinaryIO
 
 
 class PdfSource:

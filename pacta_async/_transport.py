@@ -46,7 +46,6 @@ class PactaTransport(httpx.AsyncBaseTransport):
         budget: RetryBudget,
         limiter: RateLimiter | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
-        rng: random.Random | None = None,
     ) -> None:
         self._inner = inner
         self._clock = clock
@@ -54,7 +53,7 @@ class PactaTransport(httpx.AsyncBaseTransport):
         self._budget = budget
         self._limiter = limiter
         self._on_retry = on_retry
-        self._rng = rng or random.Random()
+        self._rng = random.Random()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         options = current_options()

@@ -12,17 +12,16 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from enum import Enum
-from typing import NotRequired, TypedDict, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pacta_api.models import RecipientRole, WebhookEventType
 
 from ._errors import InvalidInputError
+from ._params import GenerateRecipientParam, RecipientParam
 
 __all__ = [
     "MAX_PER_PAGE",
-    "GenerateRecipientParam",
-    "RecipientParam",
     "check_email",
     "check_enum",
     "check_events",
@@ -38,23 +37,6 @@ __all__ = [
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 E = TypeVar("E", bound=Enum)
-
-
-class RecipientParam(TypedDict):
-    """A recipient of a new document: `role` defaults to SIGNER."""
-
-    name: str
-    email: str
-    role: NotRequired[RecipientRole | str]
-    signing_order: NotRequired[int]
-
-
-class GenerateRecipientParam(TypedDict):
-    """Fills a template's placeholder recipient `id` with a real person."""
-
-    id: int
-    name: str
-    email: str
 
 
 def check_id(value: object, field: str) -> int:

@@ -1,12 +1,14 @@
-"""What every resource shares: access to the generated client and per-call options."""
+"""What every resource shares: the generated client, somewhere to run background work,
+and per-call options."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, Self, TypeVar
 
 import httpx
+from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
 from pacta_api.errors import UnexpectedStatus
 from pacta_api.types import Response
@@ -14,10 +16,7 @@ from pacta_api.types import Response
 from .._errors import PactaError
 from .._options import request_options
 
-if TYPE_CHECKING:
-    from .._client import PactaClient
-
-__all__ = ["Resource", "Timeout"]
+__all__ = ["Background", "Resource", "Timeout"]
 
 
 class _Model(Protocol):
@@ -27,15 +26,14 @@ class _Model(Protocol):
 
 T = TypeVar("T", bound=_Model)
 Timeout = float | httpx.Timeout | None
+Background = Callable[[], TaskGroup | None]
+"""Where a pager may prefetch: the client's task group while it is open, else None."""
 
 
 class Resource:
-    def __init__(self, client: PactaClient) -> None:
-        self._client = client
-
-    @property
-    def _api(self) -> AuthenticatedClient:
-        return self._client._api
+    def __init__(self, api: AuthenticatedClient, background: Background) -> None:
+        self._api = api
+        self._background = background
 
     async def _call(
         self,

@@ -37,9 +37,9 @@ from pacta_api.types import UNSET
 from .._multipart import FileInput, MultipartUpload, open_pdf
 from .._options import request_options
 from .._pagination import AsyncPager
+from .._params import RecipientParam
 from .._validation import (
     MAX_PER_PAGE,
-    RecipientParam,
     check_email,
     check_enum,
     check_field_geometry,
@@ -48,10 +48,10 @@ from .._validation import (
     check_recipients,
     check_text,
 )
-from ._base import Resource, Timeout
+from ._base import Background, Resource, Timeout
 
 if TYPE_CHECKING:
-    from .._client import PactaClient
+    from pacta_api.client import AuthenticatedClient
 
 __all__ = ["Documents", "Fields", "Recipients", "upload"]
 
@@ -180,10 +180,10 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, client: PactaClient) -> None:
-        super().__init__(client)
-        self.recipients = Recipients(self._client)
-        self.fields = Fields(self._client)
+    def __init__(self, api: AuthenticatedClient, background: Background) -> None:
+        super().__init__(api, background)
+        self.recipients = Recipients(api, background)
+        self.fields = Fields(api, background)
 
     async def create(
         self,
@@ -262,7 +262,7 @@ class Documents(Resource):
             )
             return result.documents, result.total_pages
 
-        return AsyncPager(fetch, task_group=self._client._task_group)
+        return AsyncPager(fetch, task_group=self._background())
 
     async def delete(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None

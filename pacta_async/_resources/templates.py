@@ -21,10 +21,9 @@ from pacta_api.types import UNSET
 
 from .._multipart import FileInput
 from .._pagination import AsyncPager
+from .._params import GenerateRecipientParam, RecipientParam
 from .._validation import (
     MAX_PER_PAGE,
-    GenerateRecipientParam,
-    RecipientParam,
     check_id,
     check_paging,
     check_template_recipients,
@@ -92,7 +91,7 @@ class Templates(Resource):
             )
             return result.templates, result.total_pages
 
-        return AsyncPager(fetch, task_group=self._client._task_group)
+        return AsyncPager(fetch, task_group=self._background())
 
     async def generate(
         self,

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 
-from pacta_async import GenerateItem, PactaClient, TokenBucketLimiter
-from pacta_async._clock import Clock
+from pacta_async import Clock, GenerateItem, PactaClient, TokenBucketLimiter
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
 
 BASE_URL = "http://pacta.test/api/v1"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pacta_async import GenerateItem, ItemResult, ItemStatus, JournalError, PactaClient
-from pacta_async._journal import open_journal
+from pacta_async._batch._journal import open_journal
 from pacta_async.testing import ReferenceServer
 
 from .support import (

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pacta_async import (
+    BadRequestError,
     BatchSummary,
     GenerateItem,
     InvalidDocumentStatusError,
@@ -19,7 +20,6 @@ from pacta_async import (
     PactaClient,
     PermissionDeniedError,
 )
-from pacta_async._errors import BadRequestError
 from pacta_async.testing import ReferenceServer
 
 from .support import make_drafts, make_template, people

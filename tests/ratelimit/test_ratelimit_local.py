@@ -10,9 +10,8 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from pacta_async import _ratelimit
-from pacta_async._errors import ConfigurationError
-from pacta_async._ratelimit import RateLimiter, TokenBucketLimiter
+from pacta_async import ConfigurationError, RateLimiter, TokenBucketLimiter
+from pacta_async._ratelimit import _local
 from pacta_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.anyio
 def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests pin FIFO order, cancellation and pauses to exact GCRA timings; the
     jitter allowance, which trims every burst a little, has tests of its own below."""
-    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.0)
+    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.0)
 
 
 async def in_fake_time(clock: FakeClock, main: Callable[[], Awaitable[None]]) -> None:
@@ -483,7 +482,7 @@ def test_rejects_impossible_limits(kwargs: dict[str, float]) -> None:
 async def test_the_jitter_allowance_trims_the_burst_not_the_rate(
     monkeypatch: pytest.MonkeyPatch, per_minute: int, burst: int, immediate: int
 ) -> None:
-    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=per_minute, burst=burst, clock=clock)
     granted: list[float] = []

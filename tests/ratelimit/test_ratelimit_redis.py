@@ -13,9 +13,8 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from pacta_async import RateLimiterUnavailableError, _ratelimit
-from pacta_async._ratelimit import RateLimiter
-from pacta_async._redis_ratelimit import RedisRateLimiter
+from pacta_async import RateLimiter, RateLimiterUnavailableError, RedisRateLimiter
+from pacta_async._ratelimit import _local, _redis
 from pacta_async.testing import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -25,7 +24,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exact GCRA timings, as in the local limiter's tests; the jitter allowance is
     tested below."""
-    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.0)
+    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.0)
+    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.0)  # the local fallback
 
 
 TOKEN = "api_9f3c2b7e4d1a_do_not_store_me"
@@ -289,7 +289,7 @@ async def test_returns_to_redis_when_it_is_back(redis_port: int) -> None:
 async def test_the_jitter_allowance_applies_in_the_script(
     clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_ratelimit, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = RedisRateLimiter(
         clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock

@@ -13,8 +13,7 @@ from typing import ClassVar
 
 import pytest
 
-from pacta_async._errors import InvalidInputError
-from pacta_async._specpull import pull_spec
+from tools.specpull import SpecError, pull_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = (ROOT / "generated" / "openapi.json").read_bytes()
@@ -65,12 +64,12 @@ def test_pull_accepts_an_openapi_document(spec_server: str) -> None:
     ],
 )
 def test_pull_refuses_anything_else(spec_server: str, name: str, message: str) -> None:
-    with pytest.raises(InvalidInputError, match=message):
+    with pytest.raises(SpecError, match=message):
         pull_spec(f"{spec_server}/{name}/api/v1/openapi")
 
 
 def test_pull_reports_an_unreachable_server() -> None:
-    with pytest.raises(InvalidInputError, match="request failed"):
+    with pytest.raises(SpecError, match="request failed"):
         pull_spec("http://127.0.0.1:9/api/v1/openapi", timeout=2)
 
 

@@ -1,4 +1,4 @@
-"""`pacta-async spec diff`: exit codes, outputs and input errors."""
+"""`python -m tools.specdiff`: exit codes, outputs and input errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pacta_async._cli import main
+from tools.specdiff import main
 
 Spec = dict[str, Any]
 
@@ -26,7 +26,7 @@ def old(tmp_path: Path, mini: Spec) -> str:
 
 
 def test_no_changes_exits_0(old: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["spec", "diff", old, old]) == 0
+    assert main([old, old]) == 0
     assert capsys.readouterr().out == "No changes.\n"
 
 
@@ -35,7 +35,7 @@ def test_additive_changes_exit_0(
 ) -> None:
     new = copy.deepcopy(mini)
     new["components"]["schemas"]["DocumentStatus"]["enum"].append("ARCHIVED")
-    assert main(["spec", "diff", old, write(tmp_path / "new.json", new)]) == 0
+    assert main([old, write(tmp_path / "new.json", new)]) == 0
     assert "enum value `ARCHIVED` added" in capsys.readouterr().out
 
 
@@ -45,7 +45,7 @@ def test_breaking_changes_exit_1_and_write_markdown(
     new = copy.deepcopy(mini)
     del new["paths"]["/documents/{documentId}/send"]
     report = tmp_path / "report.md"
-    code = main(["spec", "diff", old, write(tmp_path / "new.json", new), "--markdown", str(report)])
+    code = main([old, write(tmp_path / "new.json", new), "--markdown", str(report)])
     assert code == 1
     assert "POST /documents/{documentId}/send: operation removed" in capsys.readouterr().out
     markdown = report.read_text(encoding="utf-8")
@@ -58,7 +58,7 @@ def test_json_output(
 ) -> None:
     new = copy.deepcopy(mini)
     del new["paths"]["/documents/{documentId}/send"]
-    assert main(["spec", "diff", old, write(tmp_path / "new.json", new), "--json"]) == 1
+    assert main([old, write(tmp_path / "new.json", new), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["breaking"] == 1
     assert report["changes"][0]["location"] == "POST /documents/{documentId}/send"
@@ -66,11 +66,11 @@ def test_json_output(
 
 def test_new_spec_from_stdin(old: str, mini: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(mini)))
-    assert main(["spec", "diff", old, "-"]) == 0
+    assert main([old, "-"]) == 0
 
 
 def test_both_from_stdin_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["spec", "diff", "-", "-"]) == 2
+    assert main(["-", "-"]) == 2
     assert "only one of OLD and NEW" in capsys.readouterr().err
 
 
@@ -89,23 +89,23 @@ def test_bad_input_exits_2(
     new = tmp_path / "new.json"
     if content is not None:
         new.write_text(content, encoding="utf-8")
-    assert main(["spec", "diff", old, str(new)]) == 2
+    assert main([old, str(new)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("pacta-async: error: ")
+    assert captured.err.startswith("specdiff: error: ")
     assert error in captured.err
 
 
 def test_unwritable_markdown_exits_2(tmp_path: Path, old: str) -> None:
-    assert main(["spec", "diff", old, old, "--markdown", str(tmp_path / "no" / "r.md")]) == 2
+    assert main([old, old, "--markdown", str(tmp_path / "no" / "r.md")]) == 2
 
 
-@pytest.mark.parametrize("argv", [[], ["spec"], ["spec", "diff", "only-one.json"]])
+@pytest.mark.parametrize("argv", [[], ["only-one.json"]])
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
-    assert "usage: pacta-async" in capsys.readouterr().err
+    assert "usage: python -m tools.specdiff" in capsys.readouterr().err
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["spec", "diff", "--help"]) == 0
+    assert main(["--help"]) == 0
     assert "OLD" in capsys.readouterr().out

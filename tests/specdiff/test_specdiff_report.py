@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pacta_async._specdiff import Change, ChangeKind, SpecDiff
+from tools.specdiff import Change, ChangeKind, SpecDiff
 
 DIFF = SpecDiff(
     (

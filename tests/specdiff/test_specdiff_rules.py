@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pacta_async._errors import InvalidInputError
-from pacta_async._specdiff import ChangeKind, InvalidSpecError, diff_specs
+from tools.specdiff import ChangeKind, InvalidSpecError, diff_specs
+from tools.specpull import SpecError
 
 Spec = dict[str, Any]
 
@@ -573,7 +573,7 @@ def test_self_containing_union_terminates(mini: Spec) -> None:
 def test_not_an_openapi_3_document(mini: Spec, document: Any, field: str | None) -> None:
     with pytest.raises(InvalidSpecError) as caught:
         diff_specs(mini, document)
-    assert isinstance(caught.value, InvalidInputError)
+    assert isinstance(caught.value, SpecError)
     assert caught.value.field == field
     assert str(caught.value).startswith("new spec: ")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pacta_async._specdiff import ChangeKind, diff_specs
+from tools.specdiff import ChangeKind, diff_specs
 
 Spec = dict[str, Any]
 

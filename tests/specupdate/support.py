@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pacta_async._specupdate import _test_environment
+from tools.specupdate import _test_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pacta_async._specdiff import ChangeKind, diff_specs
+from tools.specdiff import ChangeKind, diff_specs
 
 from .support import (
     ADDITIVE,

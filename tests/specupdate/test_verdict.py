@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pacta_async._specdiff import diff_specs
-from pacta_async._specupdate import SuiteRun, Verdict, _test_environment, main
+from tools.specdiff import diff_specs
+from tools.specupdate import SuiteRun, Verdict, _test_environment, main
 
 from .support import SNAPSHOT, SNAPSHOT_BYTES, mutated, new_endpoint, removed_field
 
@@ -67,7 +67,7 @@ def test_main_writes_the_report_and_the_step_outputs(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["only-one"], "usage: python -m pacta_async._specupdate OLD NEW REPORT.md"),
+        (["only-one"], "usage: python -m tools.specupdate OLD NEW REPORT.md"),
         (["missing.json", "missing.json", "r.md"], "missing.json: cannot read"),
         (["snap.json", "snap.json", "."], "cannot write ."),
     ],

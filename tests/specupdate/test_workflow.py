@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from pacta_async._specdiff import diff_specs
-from pacta_async._specupdate import SuiteRun, Verdict
+from tools.specdiff import diff_specs
+from tools.specupdate import SuiteRun, Verdict
 
 from .support import ROOT, SNAPSHOT, VENV, mutated, new_endpoint, removed_field
 

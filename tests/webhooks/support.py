@@ -19,7 +19,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from pacta_async._webhooks import WebhookEvent
+from pacta_async import WebhookEvent
 
 SECRET = "whsec_3b1f0c9e7a"
 RECEIVER_PATH = "/webhooks/pacta"

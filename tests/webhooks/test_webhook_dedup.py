@@ -5,9 +5,14 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from pacta_async._dedup import DEFAULT_DEDUP_TTL, InMemoryDedupStore, WebhookDeduplicator
-from pacta_async._errors import ConfigurationError
-from pacta_async._webhooks import WebhookEvent, parse_webhook
+from pacta_async import (
+    ConfigurationError,
+    InMemoryDedupStore,
+    WebhookDeduplicator,
+    WebhookEvent,
+    parse_webhook,
+)
+from pacta_async._webhooks._dedup import DEFAULT_DEDUP_TTL
 from pacta_async.testing import FakeClock
 
 from .support import SECRET, delivery_json, encode

@@ -17,7 +17,7 @@ import pytest
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pacta_async._webhooks import (
+from pacta_async import (
     DocumentCompleted,
     DocumentCreated,
     DocumentOpened,

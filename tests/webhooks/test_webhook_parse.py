@@ -12,10 +12,10 @@ import pytest
 from pacta_api.models import Document, DocumentStatus, WebhookEventType
 from starlette.datastructures import Headers as StarletteHeaders
 
-from pacta_async._errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
-from pacta_async._webhooks import (
-    DEFAULT_MAX_BODY_BYTES,
+from pacta_async import (
+    DEFAULT_WEBHOOK_MAX_BODY_BYTES,
     NO_SECRET,
+    ConfigurationError,
     DocumentCancelled,
     DocumentCompleted,
     DocumentCreated,
@@ -25,6 +25,8 @@ from pacta_async._webhooks import (
     DocumentSigned,
     UnknownWebhookEvent,
     WebhookEvent,
+    WebhookPayloadError,
+    WebhookSignatureError,
     parse_webhook,
 )
 
@@ -160,7 +162,7 @@ def test_secret_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) ->
         calls.append((a, b))
         return compare_digest(a, b)
 
-    monkeypatch.setattr("pacta_async._webhooks.hmac.compare_digest", spy)
+    monkeypatch.setattr("pacta_async._webhooks._parse.hmac.compare_digest", spy)
     parse(delivery_json())
     assert calls == [(SECRET.encode(), SECRET.encode())]
 
@@ -169,7 +171,7 @@ def test_secret_is_checked_before_the_body() -> None:
     with pytest.raises(WebhookSignatureError):
         parse(b"not json", {"X-Pacta-Secret": "whsec_wrong"})
     with pytest.raises(WebhookSignatureError):
-        parse(b"x" * (DEFAULT_MAX_BODY_BYTES + 1), {})
+        parse(b"x" * (DEFAULT_WEBHOOK_MAX_BODY_BYTES + 1), {})
 
 
 def test_empty_secret_is_a_configuration_error() -> None:
@@ -199,7 +201,7 @@ def test_oversize_body_is_rejected_before_parsing() -> None:
     with pytest.raises(WebhookPayloadError, match=f"over the limit of {len(body) - 1}"):
         parse(body, max_body_bytes=len(body) - 1)
     with pytest.raises(WebhookPayloadError, match="over the limit"):
-        parse(b"{" * (DEFAULT_MAX_BODY_BYTES + 1))
+        parse(b"{" * (DEFAULT_WEBHOOK_MAX_BODY_BYTES + 1))
 
 
 @pytest.mark.parametrize(

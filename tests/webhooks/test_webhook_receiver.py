@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.types import Message
 
-from pacta_async._webhooks import DocumentCompleted, DocumentSigned, WebhookEvent
+from pacta_async import DocumentCompleted, DocumentSigned, WebhookEvent
 
 from .support import (
     RECEIVER_PATH,

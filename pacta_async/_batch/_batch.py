@@ -13,8 +13,6 @@ reported failed with `UnknownOutcomeError`, never as sent. A journal extends the
 same checks across processes, for an item that was in flight when one died.
 
 Here: the `Batch` facade and the runner (workers, journal bookkeeping, totals).
-`_batch_types` has the items and results, `_batch_kinds` what each kind of batch
-does with an item, `_outcome` the checking before repeating, `_journal` the journal.
 """
 
 from __future__ import annotations
@@ -29,15 +27,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from ._batch_kinds import CreateAndSend, Generate, Kind, SendDrafts
-from ._batch_types import BatchSummary, CreateItem, GenerateItem, ItemResult, ItemStatus
-from ._errors import InvalidInputError, JournalError, PactaError, UnknownOutcomeError
+from .._clock import Clock
+from .._errors import InvalidInputError, JournalError, PactaError, UnknownOutcomeError
+from .._params import CreateItem, GenerateItem
+from .._validation import check_id
+from ._engine import Engine
 from ._journal import BatchHeader, ItemState, Journal, NoJournal, open_journal
-from ._outcome import Engine
-from ._validation import check_id
+from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
+from ._results import BatchSummary, ItemResult, ItemStatus
 
 if TYPE_CHECKING:
-    from ._client import PactaClient
+    from .._resources import Documents, Templates
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batch"]
 
@@ -58,7 +58,7 @@ class _Runner(Generic[T]):
         self._journal = engine.journal
         self._header = header
         self._kind = kind
-        self._clock = engine.client._clock
+        self._clock = engine.clock
 
     async def process(self, index: int, item: T) -> ItemResult[T]:
         try:
@@ -199,8 +199,10 @@ class Batch:
     checks what was in flight, and retries what failed.
     """
 
-    def __init__(self, client: PactaClient) -> None:
-        self._client = client
+    def __init__(self, documents: Documents, templates: Templates, clock: Clock) -> None:
+        self._documents = documents
+        self._templates = templates
+        self._clock = clock
 
     async def send_many(
         self,
@@ -265,7 +267,9 @@ class Batch:
         journal: Journal = NoJournal() if journal_path is None else await open_journal(journal_path)
         try:
             header = await self._header(journal, kind, journal_path)
-            engine = Engine(self._client, journal, header.floor_document_id)
+            engine = Engine(
+                self._documents, self._templates, self._clock, journal, header.floor_document_id
+            )
             try:
                 return await _Runner(engine, header, kind).run(
                     inputs, concurrency, on_result, on_progress
@@ -297,7 +301,7 @@ class Batch:
         return header
 
     async def _newest_document_id(self) -> int:
-        listing = await self._client.documents.list(page=1, per_page=1)
+        listing = await self._documents.list(page=1, per_page=1)
         return listing.documents[0].id if listing.documents else 0
 
 

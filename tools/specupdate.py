@@ -23,7 +23,7 @@ set) the verdict also becomes the step outputs ``change`` (unchanged, info, addi
 breaking) and ``tests`` (passed, failed or skipped), which the workflow turns into
 pull-request labels.
 
-Usage: ``python -m pacta_async._specupdate OLD NEW REPORT.md``, run from the
+Usage: ``python -m tools.specupdate OLD NEW REPORT.md``, run from the
 project's root: the tests run there, against the client in ``generated/``.
 """
 
@@ -38,9 +38,8 @@ from pathlib import Path
 
 import attrs
 
-from ._errors import InvalidInputError
-from ._specdiff import SpecDiff, diff_specs
-from ._specpull import load_spec
+from .specdiff import SpecDiff, diff_specs
+from .specpull import SpecError, load_spec
 
 __all__ = ["SuiteRun", "Verdict", "judge", "main", "run_tests"]
 
@@ -180,7 +179,7 @@ def _test_environment() -> dict[str, str]:
 def judge(old: Path, new: Path, project: Path) -> Verdict:
     """Classify the change from `old` to `new`; run the tests unless nothing changed.
 
-    "Unchanged" means byte-identical: both files are written by `_specpull.write_spec`,
+    "Unchanged" means byte-identical: both files are written by `specpull.write_spec`,
     and a reordering the diff cannot see may still change the generated code.
     """
     diff = diff_specs(load_spec(old), load_spec(new))
@@ -206,12 +205,12 @@ def _set_step_outputs(verdict: Verdict) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 3:
-        print("usage: python -m pacta_async._specupdate OLD NEW REPORT.md", file=sys.stderr)
+        print("usage: python -m tools.specupdate OLD NEW REPORT.md", file=sys.stderr)
         return BAD_INPUT
     old, new, report = (Path(arg) for arg in args)
     try:
         verdict = judge(old, new, Path.cwd())
-    except InvalidInputError as exc:
+    except SpecError as exc:
         print(f"spec update failed: {exc}", file=sys.stderr)
         return BAD_INPUT
     sys.stdout.write(verdict.to_text())

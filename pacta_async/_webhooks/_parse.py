@@ -23,23 +23,15 @@ from collections.abc import Iterable, Mapping
 from types import NoneType
 from typing import Any, Final
 
-import attrs
-from pacta_api.models import Document, WebhookEventType
+from pacta_api.models import Document
 
-from ._errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
+from .._errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
+from ._events import EVENT_CLASSES, UnknownWebhookEvent, WebhookEvent
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "NO_SECRET",
-    "DocumentCancelled",
-    "DocumentCompleted",
-    "DocumentCreated",
-    "DocumentOpened",
-    "DocumentRejected",
-    "DocumentSent",
-    "DocumentSigned",
-    "UnknownWebhookEvent",
-    "WebhookEvent",
+    "SECRET_HEADER",
     "WebhookSecret",
     "parse_webhook",
 ]
@@ -70,77 +62,6 @@ WebhookSecret = str | _NoSecret
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
-
-@attrs.frozen
-class WebhookEvent:
-    """One event delivered by Pacta; the subclasses name the event.
-
-    `raw` is the decoded body as received, for fields this SDK does not model yet.
-    The same event can be delivered more than once: see `dedup_key`.
-    """
-
-    event: str
-    document: Document
-    created_at: datetime.datetime
-    webhook_endpoint: str
-    raw: dict[str, Any] = attrs.field(repr=False)
-
-    @property
-    def dedup_key(self) -> str:
-        """Identifies the event across redeliveries: (event, document id, createdAt)."""
-        created_at = self.created_at.astimezone(datetime.UTC).isoformat()
-        return f"{self.event}:{self.document.id}:{created_at}"
-
-
-@attrs.frozen
-class DocumentCreated(WebhookEvent):
-    """`DOCUMENT_CREATED`: a document was created, in `DRAFT`."""
-
-
-@attrs.frozen
-class DocumentSent(WebhookEvent):
-    """`DOCUMENT_SENT`: the document went out to its recipients and is `PENDING`."""
-
-
-@attrs.frozen
-class DocumentOpened(WebhookEvent):
-    """`DOCUMENT_OPENED`: a recipient opened the document."""
-
-
-@attrs.frozen
-class DocumentSigned(WebhookEvent):
-    """`DOCUMENT_SIGNED`: a recipient signed; others may still have to."""
-
-
-@attrs.frozen
-class DocumentCompleted(WebhookEvent):
-    """`DOCUMENT_COMPLETED`: every recipient is done; the document is `COMPLETED`."""
-
-
-@attrs.frozen
-class DocumentRejected(WebhookEvent):
-    """`DOCUMENT_REJECTED`: a recipient rejected the document."""
-
-
-@attrs.frozen
-class DocumentCancelled(WebhookEvent):
-    """`DOCUMENT_CANCELLED`: the sender cancelled the document."""
-
-
-@attrs.frozen
-class UnknownWebhookEvent(WebhookEvent):
-    """An event name newer than this SDK; `event` holds it. Pacta adds events over time."""
-
-
-_EVENT_CLASSES: Final[Mapping[str, type[WebhookEvent]]] = {
-    WebhookEventType.DOCUMENT_CREATED: DocumentCreated,
-    WebhookEventType.DOCUMENT_SENT: DocumentSent,
-    WebhookEventType.DOCUMENT_OPENED: DocumentOpened,
-    WebhookEventType.DOCUMENT_SIGNED: DocumentSigned,
-    WebhookEventType.DOCUMENT_COMPLETED: DocumentCompleted,
-    WebhookEventType.DOCUMENT_REJECTED: DocumentRejected,
-    WebhookEventType.DOCUMENT_CANCELLED: DocumentCancelled,
-}
 
 # The generated model trusts its input; these checks turn bad input into clear errors.
 _DOCUMENT_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
@@ -230,7 +151,7 @@ def _parse_body(body: bytes) -> WebhookEvent:
         raise WebhookPayloadError(
             f"payload is not a Document ({type(exc).__name__}: {exc})"
         ) from None
-    cls = _EVENT_CLASSES.get(event, UnknownWebhookEvent)
+    cls = EVENT_CLASSES.get(event, UnknownWebhookEvent)
     return cls(
         event=event,
         document=document,

@@ -18,17 +18,17 @@ import random
 
 import httpx
 
-from . import _ratelimit
-from ._clock import Clock, SystemClock
-from ._errors import ConfigurationError, RateLimiterUnavailableError
-from ._headers import parse_rate_limit_headers, parse_retry_after
-from ._ratelimit import (
+from .._clock import Clock, SystemClock
+from .._errors import ConfigurationError, RateLimiterUnavailableError
+from .._headers import parse_rate_limit_headers, parse_retry_after
+from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
-    TokenBucketLimiter,
-    _Line,
-    _rate,
+    JITTER_ALLOWANCE,
+    WaitLine,
+    check_rate,
 )
+from ._local import TokenBucketLimiter
 
 try:
     import redis.asyncio
@@ -55,7 +55,7 @@ _JITTER = 0.1  # of the wait
 # try can cost the client's connect timeout and retries, paid by a waiting request.
 _RECHECK_SECONDS = 5.0
 
-# The same GCRA as `_ratelimit._Bucket` (JITTER_ALLOWANCE included), in microseconds of
+# The same GCRA as `_local._Bucket` (JITTER_ALLOWANCE included), in microseconds of
 # the Redis server's clock.
 # KEYS[1] is a hash: `general` and `send` hold each bucket's theoretical arrival time
 # (when it is full again), `general_limit` and `send_limit` the limits Pacta reported,
@@ -154,13 +154,13 @@ class RedisRateLimiter:
         fallback_fraction: float | None = None,
         clock: Clock | None = None,
     ) -> None:
-        general = _rate(requests_per_minute, burst, "requests_per_minute")
-        send = _rate(sends_per_minute, send_burst, "sends_per_minute")
+        general = check_rate(requests_per_minute, burst, "requests_per_minute")
+        send = check_rate(sends_per_minute, send_burst, "sends_per_minute")
         self._clock: Clock = SystemClock() if clock is None else clock
         self._script = client.register_script(_SCRIPT)
         self._key = key_prefix + hashlib.sha256(token.encode()).hexdigest()[:32]
         self._limits = (general.per_minute, general.burst, send.per_minute, send.burst)
-        self._line = _Line()
+        self._line = WaitLine()
         self._random = random.Random()
         self._fallback: TokenBucketLimiter | None = None
         if fallback_fraction is not None:
@@ -234,7 +234,7 @@ class RedisRateLimiter:
             _log.warning("could not share a rate-limit observation through Redis: %s", exc)
 
     async def _run(self, op: str, *args: str) -> int:
-        allowance = round(_ratelimit.JITTER_ALLOWANCE * 1_000_000)
+        allowance = round(JITTER_ALLOWANCE * 1_000_000)
         result = await self._script(keys=[self._key], args=[op, *self._limits, allowance, *args])
         if self._down_until is not None:
             _log.info("Redis is reachable again; rate limits are shared again")

@@ -12,11 +12,9 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._batch_types import CreateItem, FieldParam, GenerateItem
-from ._errors import InvalidInputError
-from ._journal import ItemState, JournalRow
-from ._outcome import Engine
-from ._validation import (
+from .._errors import InvalidInputError
+from .._params import CreateItem, FieldParam, GenerateItem
+from .._validation import (
     check_enum,
     check_field_geometry,
     check_id,
@@ -24,7 +22,9 @@ from ._validation import (
     check_template_recipients,
     check_text,
 )
-from .types import Document, DocumentStatus, Field, FieldType
+from ..types import Document, DocumentStatus, Field, FieldType
+from ._engine import Engine
+from ._journal import ItemState, JournalRow
 
 __all__ = ["CreateAndSend", "Generate", "Kind", "Prepared", "SendDrafts"]
 
@@ -131,7 +131,7 @@ class Generate:
         assert external_id is not None
 
         async def generate() -> Document:
-            return await engine.client.templates.generate(
+            return await engine.templates.generate(
                 self._template_id,
                 recipients=item["recipients"],
                 title=item.get("title"),
@@ -169,7 +169,7 @@ class CreateAndSend:
     ) -> int:
         external_id = prepared.external_id
         assert external_id is not None
-        documents = engine.client.documents
+        documents = engine.documents
         uploaded = False
 
         async def create() -> Document:
@@ -236,7 +236,7 @@ def _same_field(field: Field, recipient_id: int, spec: FieldParam) -> bool:
 async def _send_draft(
     engine: Engine, document_id: int, send_email: bool, *, maybe_sent: bool
 ) -> Document:
-    documents = engine.client.documents
+    documents = engine.documents
 
     async def send() -> Document:
         return await documents.send(document_id, send_email=send_email)
@@ -252,7 +252,7 @@ async def _place_field(
     engine: Engine, document: Document, spec: FieldParam, existing: list[Field]
 ) -> None:
     """Add the field unless `existing` (refreshed when in doubt) already has it."""
-    fields = engine.client.documents.fields
+    fields = engine.documents.fields
     recipient_id = document.recipients[spec["recipient"]].id
     if any(_same_field(field, recipient_id, spec) for field in existing):
         return

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Protocol, TextIO
 
-from ._batch_types import BatchSummary
+from .._batch import BatchSummary
 
 __all__ = ["Progress", "progress_display"]
 
@@ -54,14 +54,12 @@ class _PlainProgress:
         self._label = label
         self._stream = stream
         self._rate = _Rate()
-        self._last: BatchSummary | None = None
         self._printed_at = time.monotonic()
         self._line = ""
 
     def update(self, summary: BatchSummary) -> None:
         now = time.monotonic()
         rate = self._rate.add(now, summary.done)
-        self._last = summary
         self._line = (
             f"{self._label}: {summary.done}/{self._total} ({summary.succeeded} sent, "
             f"{summary.failed} failed, {summary.skipped} skipped) "

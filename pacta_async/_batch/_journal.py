@@ -31,7 +31,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ._errors import JournalError
+from .._errors import JournalError
 
 __all__ = ["BatchHeader", "ItemState", "Journal", "JournalRow", "open_journal"]
 

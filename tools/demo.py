@@ -18,9 +18,8 @@ from pathlib import Path
 
 import anyio
 
-from ._client import PactaClient
-from ._ratelimit import TokenBucketLimiter
-from .testing import SEND_ROUTES, Faults, Limits, ReferenceServer, make_pdf
+from pacta_async import PactaClient, TokenBucketLimiter
+from pacta_async.testing import SEND_ROUTES, Faults, Limits, ReferenceServer, make_pdf
 
 __all__ = ["main"]
 

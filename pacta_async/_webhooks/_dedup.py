@@ -24,9 +24,9 @@ from typing import Final, Protocol
 
 import anyio
 
-from ._clock import Clock, SystemClock
-from ._errors import ConfigurationError
-from ._webhooks import WebhookEvent
+from .._clock import Clock, SystemClock
+from .._errors import ConfigurationError
+from ._events import WebhookEvent
 
 __all__ = ["DEFAULT_DEDUP_TTL", "DedupStore", "InMemoryDedupStore", "WebhookDeduplicator"]
 

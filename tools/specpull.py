@@ -16,20 +16,30 @@ from typing import Any
 
 import httpx
 
-from ._errors import InvalidInputError
+__all__ = ["SpecError", "load_spec", "main", "pull_spec", "validate_spec"]
 
-__all__ = ["load_spec", "main", "pull_spec", "validate_spec"]
+
+class SpecError(Exception):
+    """A spec that cannot be used: unreadable, not JSON, or not an OpenAPI 3.x document.
+
+    `field` names the part at fault, when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 def validate_spec(document: object, *, source: str) -> dict[str, Any]:
-    """Return `document` if it looks like an OpenAPI 3.x document, else raise InvalidInputError."""
+    """Return `document` if it looks like an OpenAPI 3.x document, else raise SpecError."""
     if not isinstance(document, dict):
-        raise InvalidInputError(f"{source}: not an OpenAPI document (expected a JSON object)")
+        raise SpecError(f"{source}: not an OpenAPI document (expected a JSON object)")
     version = document.get("openapi")
     if not isinstance(version, str) or not version.startswith("3."):
-        raise InvalidInputError(f"{source}: not an OpenAPI 3.x document (openapi={version!r})")
+        raise SpecError(f"{source}: not an OpenAPI 3.x document (openapi={version!r})")
     if not isinstance(document.get("paths"), dict) or not document["paths"]:
-        raise InvalidInputError(f"{source}: the OpenAPI document has no paths")
+        raise SpecError(f"{source}: the OpenAPI document has no paths")
     return document
 
 
@@ -38,11 +48,11 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise InvalidInputError(f"{path}: not JSON: {exc}") from exc
+        raise SpecError(f"{path}: not JSON: {exc}") from exc
     return validate_spec(document, source=str(path))
 
 
@@ -51,13 +61,13 @@ def pull_spec(url: str, *, timeout: float = 30.0) -> dict[str, Any]:
     try:
         response = httpx.get(url, timeout=timeout, follow_redirects=True)
     except httpx.HTTPError as exc:
-        raise InvalidInputError(f"{url}: request failed: {exc}") from exc
+        raise SpecError(f"{url}: request failed: {exc}") from exc
     if not response.is_success:
-        raise InvalidInputError(f"{url}: HTTP {response.status_code}, expected 2xx")
+        raise SpecError(f"{url}: HTTP {response.status_code}, expected 2xx")
     try:
         document = response.json()
     except ValueError as exc:
-        raise InvalidInputError(f"{url}: the body is not JSON") from exc
+        raise SpecError(f"{url}: the body is not JSON") from exc
     return validate_spec(document, source=url)
 
 
@@ -73,12 +83,12 @@ def write_spec(document: dict[str, Any], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        print("usage: python -m pacta_async._specpull URL OUTPUT.json", file=sys.stderr)
+        print("usage: python -m tools.specpull URL OUTPUT.json", file=sys.stderr)
         return 2
     url, output = args
     try:
         document = pull_spec(url)
-    except InvalidInputError as exc:
+    except SpecError as exc:
         print(f"spec pull failed: {exc}", file=sys.stderr)
         return 1
     write_spec(document, Path(output))

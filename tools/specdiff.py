@@ -55,17 +55,20 @@ A schema that contains itself is compared once per path, not endlessly.
 
 from __future__ import annotations
 
+import argparse
 import enum
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ._errors import InvalidInputError
+from .specpull import SpecError
 
-__all__ = ["Change", "ChangeKind", "InvalidSpecError", "SpecDiff", "diff_specs"]
+__all__ = ["Change", "ChangeKind", "InvalidSpecError", "SpecDiff", "diff_specs", "main"]
 
 Json = Mapping[str, Any]
 
@@ -87,7 +90,7 @@ _BOUNDS = {
 }
 
 
-class InvalidSpecError(InvalidInputError):
+class InvalidSpecError(SpecError):
     """The input is not an OpenAPI 3.x document, or one of its `$ref`s leads nowhere."""
 
 
@@ -822,3 +825,58 @@ def _describe_scheme(scheme: Json) -> str:
     if kind == "http":
         return f"http {_code(scheme.get('scheme'))}"
     return _code(kind)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tools.specdiff OLD NEW`: exit 0 nothing breaking, 1 breaking, 2 bad input."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.specdiff",
+        description=(
+            "Compare two OpenAPI 3.x documents (JSON) and report breaking, additive and "
+            "info changes. Exits 1 if any change is breaking, 2 on bad input."
+        ),
+    )
+    parser.add_argument("old", metavar="OLD", help="the current spec, a JSON file or - for stdin")
+    parser.add_argument("new", metavar="NEW", help="the candidate spec, a JSON file or - for stdin")
+    parser.add_argument("--markdown", metavar="FILE", type=Path, help="also write a PR-body report")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # usage errors and --help
+        return int(exit_.code or 0)
+    if args.old == "-" and args.new == "-":
+        return _fail("only one of OLD and NEW can be - (stdin)")
+    try:
+        diff = diff_specs(_load_json(args.old), _load_json(args.new))
+    except SpecError as exc:
+        return _fail(str(exc))
+    if args.markdown is not None:
+        try:
+            args.markdown.write_text(diff.to_markdown(), encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.markdown}: {exc.strerror or exc}")
+    sys.stdout.write(diff.to_json() + "\n" if args.json else diff.to_text())
+    return 1 if diff.breaking else 0
+
+
+def _load_json(name: str) -> Any:
+    label = "stdin" if name == "-" else name
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"cannot read {label}: not UTF-8 text") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{label} is not JSON: {exc}") from exc
+
+
+def _fail(message: str) -> int:
+    print(f"specdiff: error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

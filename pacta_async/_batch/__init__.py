@@ -1,0 +1,12 @@
+"""Batch sending: many documents, paced under the limits, each exactly once.
+
+`_batch` is the facade and runner, `_results` what a batch reports, `_kinds` what each
+kind of batch does with an item, `_engine` the exactly-once loop (with `_outcome` to
+classify failures and `_finder` to look documents up by externalId), `_journal` the
+SQLite journal that makes a batch resumable.
+"""
+
+from ._batch import DEFAULT_CONCURRENCY, Batch
+from ._results import BatchSummary, ItemResult, ItemStatus
+
+__all__ = ["DEFAULT_CONCURRENCY", "Batch", "BatchSummary", "ItemResult", "ItemStatus"]

@@ -1,0 +1,56 @@
+"""What a failed request means for repeating it: refused, certainly not sent, or maybe sent.
+
+A refused request cannot succeed by repeating; one certainly not sent (a 429, a
+connection never made) is safe to repeat; one maybe sent (a timeout, a dropped
+connection, a 5xx after the request left) must be checked before it is repeated.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidInputError,
+    PactaError,
+    RateLimitError,
+)
+from .._retry import NOT_SENT_ERRORS
+
+__all__ = ["Outcome", "as_pacta_error", "backoff", "classify"]
+
+_BACKOFF_START = 0.25
+_BACKOFF_CAP = 10.0
+
+
+class Outcome(enum.Enum):
+    REJECTED = enum.auto()  # Pacta refused it: repeating cannot help
+    NOT_SENT = enum.auto()  # certainly not processed: safe to repeat
+    MAYBE = enum.auto()  # may have been processed: check before repeating
+
+
+def classify(error: PactaError) -> Outcome:
+    if isinstance(error, RateLimitError):
+        return Outcome.NOT_SENT
+    if isinstance(error, APIConnectionError) and isinstance(error.__cause__, NOT_SENT_ERRORS):
+        return Outcome.NOT_SENT
+    if isinstance(error, InvalidInputError) or (
+        isinstance(error, APIStatusError) and error.status_code < 500
+    ):
+        return Outcome.REJECTED
+    # 5xx, timeouts, dropped connections, and anything unexpected after the request left.
+    return Outcome.MAYBE
+
+
+def as_pacta_error(exc: Exception) -> PactaError:
+    """Errors outside the transport (a body cut off while read) become PactaErrors."""
+    if isinstance(exc, PactaError):
+        return exc
+    error = PactaError(f"{type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def backoff(attempt: int) -> float:
+    return min(_BACKOFF_CAP, _BACKOFF_START * 2.0 ** (attempt - 1))
