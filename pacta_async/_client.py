@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from types import TracebackType
@@ -9,6 +10,7 @@ from typing import Final, Self
 from urllib.parse import urlsplit
 
 import anyio
+import attrs
 import httpx
 from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
@@ -96,6 +98,12 @@ class PactaClient:
     `rate_limiter`: by default each client paces itself at Pacta's limits; pass one
     `TokenBucketLimiter` to every client sharing a token, a `RedisRateLimiter` to share
     it across processes, or None to switch pacing off.
+
+    `timeout` limits each attempt (as in httpx); `total_timeout` limits a whole call,
+    pacing, retries and waits included, and raises `APITimeoutError` saying where the
+    time went. A number passed as a call's own `timeout=` is that call's total timeout.
+    `retry_policy` sets the retry counts, backoff and the longest `Retry-After` waited
+    out; `max_retries` sets both of its counts (5xx and 429) at once.
     """
 
     documents: Documents
@@ -109,7 +117,9 @@ class PactaClient:
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
+        total_timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         rate_limiter: RateLimiter | _Default | None = _DEFAULT,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -120,8 +130,17 @@ class PactaClient:
     ) -> None:
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
-        if max_retries < 0:
-            raise ConfigurationError("max_retries must be >= 0")
+        policy = retry_policy or RetryPolicy()
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ConfigurationError("max_retries must be >= 0")
+            policy = attrs.evolve(
+                policy, max_retries=max_retries, max_rate_limit_retries=max_retries
+            )
+        if total_timeout is not None and not (total_timeout > 0 and math.isfinite(total_timeout)):
+            raise ConfigurationError(
+                f"total_timeout must be a positive number, got {total_timeout!r}"
+            )
         setup_logging()
         self._token = _check_token(token)
         self.base_url = _check_base_url(base_url, allow_insecure_http)
@@ -137,10 +156,11 @@ class PactaClient:
         self._transport = PactaTransport(
             inner,
             clock=self._clock,
-            policy=RetryPolicy(max_retries=max_retries),
-            budget=retry_budget or RetryBudget(),
+            policy=policy,
+            budget=retry_budget or RetryBudget(clock=self._clock),
             limiter=rate_limiter,
             on_retry=on_retry,
+            total_timeout=total_timeout,
         )
         self._api = AuthenticatedClient(
             base_url=self.base_url,

@@ -102,8 +102,9 @@ async def test_a_long_run_takes_exactly_the_theoretical_time(burst: int) -> None
     assert granted == pytest.approx(expected, abs=1e-9)
 
 
-async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
-    """A general request never overtakes an earlier send, nor a send an earlier request."""
+async def test_waiters_are_served_first_in_first_out_within_each_limit() -> None:
+    """A general request never overtakes an earlier one, nor a send an earlier send;
+    a general request does not wait for a send's send token."""
     clock = FakeClock()
     limiter = TokenBucketLimiter(
         requests_per_minute=60, sends_per_minute=20, burst=1, send_burst=1, clock=clock
@@ -123,7 +124,11 @@ async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
         while len(served) < len(kinds):
             await clock.sleep(1)
         tg.cancel_scope.cancel()
-    assert served == list(range(len(kinds)))
+    sends = [index for index in served if kinds[index]]
+    general = [index for index in served if not kinds[index]]
+    assert sends == sorted(sends)
+    assert general == sorted(general)
+    assert served != list(range(len(kinds)))  # general requests went ahead of held sends
 
 
 async def test_a_queued_send_holds_no_general_token() -> None:
@@ -150,12 +155,12 @@ async def test_a_queued_send_holds_no_general_token() -> None:
         await anyio.wait_all_tasks_blocked()
         tg.start_soon(clock.autojump)
         await clock.sleep(1.5)
-        assert granted == {"first send": 0.0}
+        # The general token due at t=1 went to the general request, not the waiting send.
+        assert granted == {"first send": 0.0, "general": 1.0}
         second_send.cancel()
         await clock.sleep(10)
         tg.cancel_scope.cancel()
-    # The general token available since t=1 was never taken by the waiting send.
-    assert granted == {"first send": 0.0, "general": 1.5}
+    assert granted == {"first send": 0.0, "general": 1.0}
 
 
 async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None:
@@ -177,13 +182,14 @@ async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None
         tg.start_soon(clock.autojump)
         await clock.sleep(10)
         tg.cancel_scope.cancel()
-    # The second send takes its general token at t=2, with its send token, so the
-    # general request waits for the general token after that one.
-    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+    # The general request takes the general token due at t=1; the second send takes
+    # the next one at t=2, together with its send token.
+    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 1.0})
 
 
-async def test_a_newcomer_does_not_overtake_a_waiting_send() -> None:
-    """Even with a general token to spare, a later general request waits its turn."""
+async def test_a_newcomer_takes_a_general_token_a_held_send_cannot_use() -> None:
+    """No head-of-line blocking: a send held back by the send limit leaves the general
+    token to a later general request."""
     clock = FakeClock()
     limiter = TokenBucketLimiter(
         requests_per_minute=60, sends_per_minute=30, burst=1, send_burst=1, clock=clock
@@ -200,8 +206,10 @@ async def test_a_newcomer_does_not_overtake_a_waiting_send() -> None:
         tg.start_soon(clock.autojump)
         await clock.sleep(1.5)
         await request("general", False)  # a general token has been there since t=1
+        await clock.sleep(2)
         tg.cancel_scope.cancel()
-    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+    # The send then waits for the next general token, due one interval after 1.5.
+    assert granted == pytest.approx({"first send": 0.0, "general": 1.5, "second send": 2.5})
 
 
 @pytest.mark.parametrize("send", [False, True])
