@@ -42,7 +42,8 @@ from ._params import (
     RecipientParam,
 )
 from ._ratelimit import RateLimiter, TokenBucketLimiter
-from ._retry import RetryBudget, RetryEvent
+from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._validation import UnknownValueWarning
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -119,9 +120,11 @@ __all__ = [
     "RedisRateLimiter",
     "RetryBudget",
     "RetryEvent",
+    "RetryPolicy",
     "ServerError",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
+    "UnknownValueWarning",
     "UnknownWebhookEvent",
     "WebhookDeduplicator",
     "WebhookError",
