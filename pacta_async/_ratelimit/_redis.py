@@ -348,8 +348,9 @@ class RedisRateLimiter:
         self._down_until = self._clock.monotonic() + _RECHECK_SECONDS
 
 
-# Retry-After values are passed to Redis in microseconds; a year is plenty to refuse.
-_LONGEST = 365 * 24 * 3600.0
+# Retry-After goes to Redis in microseconds (exact in a double up to ~280 years);
+# ten years is plenty to refuse.
+_LONGEST = 10 * 365 * 24 * 3600.0
 
 
 def _text(item: object) -> str:
