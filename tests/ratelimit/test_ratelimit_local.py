@@ -10,8 +10,8 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from pacta_async import ConfigurationError, RateLimiter, TokenBucketLimiter
-from pacta_async._ratelimit import _local
+from pacta_async import ConfigurationError, RateLimiter, RateLimitError, TokenBucketLimiter
+from pacta_async._ratelimit import PacingTimeout, _local
 from pacta_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -506,3 +506,81 @@ async def test_the_jitter_allowance_trims_the_burst_not_the_rate(
     assert granted[immediate] > 0
     gaps = [b - a for a, b in zip(granted[immediate:], granted[immediate + 1 :], strict=False)]
     assert gaps == pytest.approx([interval] * len(gaps))  # the long-run rate is unchanged
+
+
+async def test_a_retry_keeps_its_place_and_takes_the_front_from_a_later_waiter() -> None:
+    """A place handed back on retry is served before every later arrival, even one
+    already at the front and sleeping for the slot."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, clock=clock)
+    served: list[str] = []
+    times: list[float] = []
+    early = await limiter.acquire(send=False)  # the bucket is empty until t=1
+
+    async def request(name: str, place: int | None) -> None:
+        await limiter.acquire(send=False, place=place)
+        served.append(name)
+        times.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        for name in ("second", "third"):
+            tg.start_soon(request, name, None)
+            await anyio.wait_all_tasks_blocked()
+        tg.start_soon(request, "retry of the first", early)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(clock.autojump)
+        while len(served) < 3:
+            await clock.sleep(0.5)
+        tg.cancel_scope.cancel()
+    assert served == ["retry of the first", "second", "third"]
+    assert times == pytest.approx([1.0, 2.0, 3.0])
+
+
+async def test_a_slot_beyond_the_timeout_raises_at_once() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=6, burst=1, clock=clock)
+    await limiter.acquire(send=False)
+    with pytest.raises(PacingTimeout, match=r"10\.00 s away"):
+        await limiter.acquire(send=False, timeout=5)
+    assert clock.monotonic() == 0
+    # Nothing was taken: the next caller still gets the slot at t=10.
+    await in_fake_time(clock, lambda: limiter.acquire(send=False, timeout=11))
+    assert clock.monotonic() == pytest.approx(10.0)
+
+
+async def test_waiters_already_queued_are_refused_by_a_429_past_max_pause() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, max_pause=120, clock=clock)
+    await limiter.acquire(send=False)
+    error = RateLimitError(
+        "slow down",
+        response=httpx.Response(
+            429,
+            headers={"Retry-After": "78824397"},
+            request=httpx.Request("GET", "https://sign.pacta.ink/api/v1/documents"),
+        ),
+        code="RATE_LIMITED",
+        details=None,
+    )
+    outcomes: list[object] = []
+    refused_at: list[float] = []
+
+    async def request() -> None:
+        try:
+            await limiter.acquire(send=False)
+            outcomes.append(clock.monotonic())
+        except RateLimitError as exc:
+            outcomes.append(exc)
+            refused_at.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(request)
+        await anyio.wait_all_tasks_blocked()
+        await limiter.observe(429, error.response.headers, error=error)
+        tg.start_soon(clock.autojump)
+        while len(outcomes) < 3:
+            await clock.sleep(0.5)
+        tg.cancel_scope.cancel()
+    assert outcomes == [error, error, error]
+    assert max(refused_at) <= 1.0  # nobody hung on the 78,824,397 s pause
