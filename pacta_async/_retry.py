@@ -113,10 +113,12 @@ class RetryBudget:
     ever starving a client whose failures are steady and few (Finagle's model).
 
     Within any `ttl` seconds a client may retry `min_per_second * ttl` times, plus
-    `ratio` of the requests it made in those seconds. The floor refills as time
-    passes, so `min_per_second` retries a second are always available; the ratio lets
-    a busy client retry more. Waiting out a 429 is not charged: that repeats only
-    what the server asked for.
+    `ratio` of the requests it made in those seconds. Spent retries leave the window
+    after `ttl` seconds, so the floor refills: a client never gets fewer than
+    `min_per_second` retries a second on average, however long failures last, and a
+    steady error rate cannot drain it. The ratio lets a busy client retry more. A
+    failing Pacta sees at most that many retries, not one per failed call. Waiting
+    out a 429 is not charged: that repeats only what the server asked for.
     """
 
     _SLOTS = 10  # the window moves in steps of ttl / 10
