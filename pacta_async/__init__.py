@@ -16,6 +16,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    DedupStoreUnavailableError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -56,6 +57,7 @@ from ._webhooks import (
     DocumentRejected,
     DocumentSent,
     DocumentSigned,
+    HandlingState,
     InMemoryDedupStore,
     UnknownWebhookEvent,
     WebhookDeduplicator,
@@ -68,6 +70,7 @@ from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEv
 if TYPE_CHECKING:
     # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
     from ._ratelimit._redis import RedisRateLimiter
+    from ._webhooks._redis import RedisDedupStore
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -85,6 +88,7 @@ __all__ = [
     "ConfigurationError",
     "CreateItem",
     "DedupStore",
+    "DedupStoreUnavailableError",
     "Document",
     "DocumentCancelled",
     "DocumentCompleted",
@@ -99,6 +103,7 @@ __all__ = [
     "FileInput",
     "GenerateItem",
     "GenerateRecipientParam",
+    "HandlingState",
     "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
@@ -116,6 +121,7 @@ __all__ = [
     "RateLimiterUnavailableError",
     "RecipientParam",
     "RecipientRole",
+    "RedisDedupStore",
     "RedisRateLimiter",
     "RetryBudget",
     "RetryEvent",
@@ -141,6 +147,12 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    # So does RedisDedupStore.
+    if name == "RedisDedupStore":
+        from ._webhooks._redis import RedisDedupStore
+
+        RedisDedupStore.__module__ = __name__
+        return RedisDedupStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
