@@ -60,11 +60,6 @@ class Backoff:
         return float(min(self.cap, self.base * 2 ** (failures - 1)))
 
 
-def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, not {value}")
-
-
 @attrs.frozen(kw_only=True)
 class WebhookFaults:
     """Seeded delivery faults: `duplicate_rate` of the 2xx answers are lost on the way back.
@@ -73,7 +68,9 @@ class WebhookFaults:
     handled it; the delivery counts as delivered once a 2xx gets through.
     """
 
-    duplicate_rate: float = attrs.field(default=0.0, validator=_rate)
+    duplicate_rate: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
     seed: int = 0
 
 
@@ -84,7 +81,7 @@ class Delivery:
     webhook_id: str
     url: str
     event: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # as first delivered; retries change `createdAt` and key order
     status: Literal["pending", "delivered", "failed"]
     attempts: int
     last_status_code: int | None  # None: no attempt yet, or no HTTP answer
