@@ -15,6 +15,7 @@ Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
 ``python -m pacta_async.testing --port 8080``. Needs the ``server`` extra.
 """
 
+from .. import _exports
 from ._deliveries import Backoff, Delivery
 from ._errors import ApiError
 from ._fakeclock import FakeClock
@@ -37,3 +38,5 @@ __all__ = [
     "Storm",
     "make_pdf",
 ]
+
+_exports.show_as_public(__name__, globals(), __all__)

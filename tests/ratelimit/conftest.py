@@ -1,4 +1,4 @@
-"""Fixtures for the rate-limiter tests: async backends and a real, throwaway redis-server."""
+"""Fixtures for the rate-limiter tests: a real, throwaway redis-server."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run every async test on both backends the library supports."""
-    return str(request.param)
 
 
 def free_port() -> int:

@@ -24,12 +24,8 @@ BASE_URL = "http://pacta.test/api/v1"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def clock() -> FakeClock:
+    """Overrides the jumping root clock: these tests step the server's time by hand."""
     return FakeClock()
 
 
