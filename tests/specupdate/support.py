@@ -95,7 +95,7 @@ def mutated(*mutations: Mutation) -> Spec:
 
 
 def spec_bytes(spec: Spec) -> bytes:
-    """The bytes `_specpull.write_spec` would write, as the snapshot's own are."""
+    """The bytes `tools.specpull.write_spec` would write, as the snapshot's own are."""
     return (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode()
 
 
