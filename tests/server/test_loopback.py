@@ -145,7 +145,7 @@ async def test_500_concurrent_sends_in_process(
     assert [server.send_count(i) for i in ids] == [1] * 50
 
 
-def first_line(stream: IO[str], timeout: float = 20.0) -> str:
+def next_line(stream: IO[str], timeout: float = 20.0) -> str:
     """The next line a child prints; a bare readline() would wait forever on a hung child.
 
     On a timeout the reader thread ends when the caller stops the child (EOF)."""
@@ -164,8 +164,8 @@ def test_the_command_line_server_prints_a_working_token() -> None:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            base_url = first_line(process.stdout).split()[-1]
-            token = first_line(process.stdout).split()[-1]
+            base_url = next_line(process.stdout).split()[-1]
+            token = next_line(process.stdout).split()[-1]
             assert base_url.startswith("http://127.0.0.1:")
             assert token.startswith("api_")
             response = httpx.post(
