@@ -17,6 +17,7 @@ To unit-test a webhook receiver without a server, `build_webhook_delivery()` mak
 the body and headers of a delivery. Needs the ``server`` extra.
 """
 
+from .. import _exports
 from ._deliveries import Backoff, Delivery, WebhookFaults
 from ._errors import ApiError
 from ._fakeclock import FakeClock
@@ -44,3 +45,5 @@ __all__ = [
     "make_pdf",
     "sample_document",
 ]
+
+_exports.show_as_public(__name__, globals(), __all__)

@@ -189,6 +189,7 @@ def two_receivers(
                 process.wait()
 
 
+@pytest.mark.slow
 async def test_two_receiver_processes_sharing_redis_handle_each_event_once(
     two_receivers: tuple[list[str], list[Path]], redis_port: int, request: pytest.FixtureRequest
 ) -> None:
@@ -229,6 +230,7 @@ async def test_two_receiver_processes_sharing_redis_handle_each_event_once(
     assert sorted(handled) == sorted((name, document_id) for name in EVENT_NAMES * copies)
 
 
+@pytest.mark.slow
 async def test_simultaneous_deliveries_to_two_processes_have_one_effect(
     two_receivers: tuple[list[str], list[Path]], redis_port: int, request: pytest.FixtureRequest
 ) -> None:
