@@ -20,6 +20,8 @@ import anyio.lowlevel
 import httpx
 import pytest
 import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pacta_async import (
     DedupStoreUnavailableError,
@@ -126,7 +128,9 @@ async def test_the_deduplicator_over_redis(client: redis.asyncio.Redis) -> None:
 
 
 async def test_an_unreachable_redis_is_a_typed_error() -> None:
-    client = redis.asyncio.Redis(port=free_port(), socket_connect_timeout=0.2)
+    client = redis.asyncio.Redis(
+        port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     try:
         with pytest.raises(DedupStoreUnavailableError, match="unreachable"):
             await RedisDedupStore(client).claim("k", "a", 30)
