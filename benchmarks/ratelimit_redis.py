@@ -1,4 +1,4 @@
-"""Rate-limit efficiency of the shared Redis limiter: two processes, one token (issue 5).
+"""Rate-limit efficiency of the shared Redis limiter: two processes, one token.
 
 The benchmark starts a private redis-server on a free loopback port and the
 reference server (600 sends/min, burst 10, general limit out of the way) in their

@@ -16,6 +16,7 @@ from pacta_async import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    Document,
     InvalidDocumentStatusError,
     InvalidInputError,
     NotFoundError,
@@ -25,7 +26,6 @@ from pacta_async import (
     UnknownValueWarning,
 )
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
-from pacta_async.types import Document
 
 pytestmark = pytest.mark.anyio
 

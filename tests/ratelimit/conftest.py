@@ -1,4 +1,4 @@
-"""Fixtures for the rate-limiter tests: async backends and a real, throwaway redis-server."""
+"""Fixtures for the rate-limiter tests: a real, throwaway redis-server."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.redis_server import free_port, running_redis
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run every async test on both backends the library supports."""
-    return str(request.param)
 
 
 @pytest.fixture
