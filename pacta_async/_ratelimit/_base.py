@@ -210,8 +210,14 @@ class WaitLine:
             self._nudge = anyio.Event()
             if not await wait_event(self._nudge, self._clock, seconds):
                 return
+            if not (self._waiting and self._waiting[0][0] < place):
+                return  # woken to look again (`wake`)
         self._hand_over()
         await self._queue(place, deadline)
+
+    def wake(self) -> None:
+        """Cut the holder's sleep short, so that it looks at the limits again now."""
+        self._nudge.set()
 
     async def _queue(self, place: int, deadline: float | None) -> None:
         entry = (place, next(self._order), anyio.Event())

@@ -197,6 +197,9 @@ class TokenBucketLimiter:
                 if retry_after is not None and not retry_after <= self._max_pause:
                     if error is not None:
                         bucket.refused = (now + retry_after, error)
+                        # Waiters raise it now rather than when their sleep ends.
+                        self._general_line.wake()
+                        self._send_line.wake()
                         continue
                     retry_after = self._max_pause
                 _pause(bucket, now, retry_after, scope or "general and send")
