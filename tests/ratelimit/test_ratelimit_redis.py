@@ -366,18 +366,17 @@ async def test_a_worker_configured_lower_lowers_the_limits_for_all(
     client = clients()
     first = RedisRateLimiter(client, TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX)
     await first.acquire(send=False)
-    lower = RedisRateLimiter(clients(), TOKEN, requests_per_minute=60, burst=2, key_prefix=PREFIX)
-    await lower.acquire(send=False)
+    lower = RedisRateLimiter(clients(), TOKEN, requests_per_minute=6, burst=1, key_prefix=PREFIX)
+    await lower.acquire(send=False)  # after first's 0.1 s interval
     key = PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]
     shared = await client.hmget(key, ["rpm", "burst"])
-    assert [float(value) for value in shared] == [60, 2]
-    await first.acquire(send=False)  # within the key's burst of 2 (after ~0.1 s)
+    assert [float(value) for value in shared] == [6, 1]
     clock = FakeClock()
     again = RedisRateLimiter(
         clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
     )
-    # Metered at 60/min for everybody now: the next slot is about a second away.
-    assert 0.8 < await requested_wait(again, clock, send=False) <= 1.2
+    # Metered at 6/min for everybody now: the next slot is about 10 s away, not 0.1 s.
+    assert 8 < await requested_wait(again, clock, send=False) <= 11.1
 
 
 async def test_a_huge_retry_after_refuses_every_worker_at_once(
