@@ -24,6 +24,7 @@ from ._errors import (
 from ._logging import logger
 from ._options import current_options
 from ._ratelimit import RateLimiter
+from ._raw import STREAM_EXTENSION
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = ["PactaTransport", "is_send"]
@@ -46,8 +47,10 @@ class PactaTransport(httpx.AsyncBaseTransport):
         budget: RetryBudget,
         limiter: RateLimiter | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        is_send: Callable[[httpx.Request], bool] = is_send,
     ) -> None:
         self._inner = inner
+        self._is_send = is_send
         self._clock = clock
         self._policy = policy
         self._budget = budget
@@ -62,7 +65,8 @@ class PactaTransport(httpx.AsyncBaseTransport):
         max_retries = (
             self._policy.max_retries if options.max_retries is None else options.max_retries
         )
-        send = is_send(request)
+        send = self._is_send(request)
+        stream = bool(request.extensions.get(STREAM_EXTENSION))
         self._budget.record_request()
         attempt = 0
         while True:
@@ -72,12 +76,14 @@ class PactaTransport(httpx.AsyncBaseTransport):
             started = self._clock.monotonic()
             try:
                 response = await self._inner.handle_async_request(request)
-                try:
-                    # Pacta's bodies are small JSON: reading here means a connection
-                    # dropped mid-body is retried or typed like any other failure.
-                    await response.aread()
-                finally:
-                    await response.aclose()
+                # A streamed success is handed over unread: retries end where it starts.
+                if not (stream and response.status_code < 300):
+                    try:
+                        # Pacta's bodies are small JSON: reading here means a connection
+                        # dropped mid-body is retried or typed like any other failure.
+                        await response.aread()
+                    finally:
+                        await response.aclose()
             except httpx.TransportError as exc:
                 elapsed = self._clock.monotonic() - started
                 logger.debug(
