@@ -33,7 +33,8 @@ async def test_get_parses_json_or_a_generated_model_with_auth_and_query() -> Non
         raw = await client.get("/documents/42", params={"a": "1"}, extra_query={"b": "2"})
         parsed = await client.get("/documents/42", cast_to=Document)
     assert raw["id"] == 42
-    assert isinstance(parsed, Document) and parsed.id == 42
+    assert isinstance(parsed, Document)
+    assert parsed.id == 42
     request = script.requests[0]
     assert request.headers["authorization"] == TOKEN
     assert str(request.url) == f"{BASE}/documents/42?a=1&b=2"
@@ -129,8 +130,10 @@ async def test_generated_endpoint_through_the_configured_low_level_client(
     )
     async with make_client(script, clock=clock) as client:
         detailed = await get_document.asyncio_detailed(5, client=client.generated_client)
-    assert isinstance(detailed.parsed, Document) and detailed.parsed.id == 5
-    assert detailed.headers is not None and len(script.requests) == 2
+    assert isinstance(detailed.parsed, Document)
+    assert detailed.parsed.id == 5
+    assert detailed.headers is not None
+    assert len(script.requests) == 2
 
 
 class _Chunks(httpx.AsyncByteStream):
@@ -157,22 +160,23 @@ async def test_streaming_hands_the_body_over_unread(clock: FakeClock) -> None:
             httpx.Response(200, headers={"Content-Type": "application/pdf"}, stream=stream),
         ]
     )
-    async with make_client(script, clock=clock) as client:
-        async with client.with_streaming_response.get("/files/1") as response:
-            assert response.headers["content-type"] == "application/pdf"
-            chunks = [chunk async for chunk in response.iter_bytes()]
+    client = make_client(script, clock=clock)
+    async with client, client.with_streaming_response.get("/files/1") as response:
+        assert response.headers["content-type"] == "application/pdf"
+        chunks = [chunk async for chunk in response.iter_bytes()]
     assert b"".join(chunks) == b"%PDF-" + b"x" * 1000 + b"%%EOF"
-    assert len(script.requests) == 2 and stream.closed
+    assert len(script.requests) == 2
+    assert stream.closed
 
 
 async def test_a_stream_dropped_mid_body_is_not_retried(clock: FakeClock) -> None:
     stream = _Chunks([b"%PDF-", b"rest"], fail_after=1)
     script = Script([httpx.Response(200, stream=stream)])
-    async with make_client(script, clock=clock) as client:
-        async with client.with_streaming_response.get("/files/1") as response:
-            with pytest.raises(httpx.ReadError):
-                async for _ in response.iter_bytes():
-                    pass
+    client = make_client(script, clock=clock)
+    async with client, client.with_streaming_response.get("/files/1") as response:
+        with pytest.raises(httpx.ReadError):
+            async for _ in response.iter_bytes():
+                pass
     assert len(script.requests) == 1
 
 
