@@ -211,7 +211,7 @@ def _download(url: str, *, timeout: float, deadline: float, max_bytes: int) -> b
                 raise SpecError(f"{url}: HTTP {response.status_code}, expected 2xx")
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise SpecError(f"{url}: the body is {declared} bytes, over {max_bytes}")
+                raise SpecError(f"{url}: the body is {declared} bytes, over {max_bytes} bytes")
             for chunk in response.iter_raw():
                 size += len(chunk)
                 if size > max_bytes:
