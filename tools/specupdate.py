@@ -47,6 +47,8 @@ __all__ = ["Check", "Verdict", "judge", "main", "run_checks"]
 SAFE, BREAKING, JOB_ERROR, CHECKS_FAIL, REFUSED = 0, 1, 2, 3, 4
 # The end of a failing check's output; the rest is in the CI log.
 _TAIL_LINES = 40
+_TAIL_CHARS = 6_000
+_SUMMARY_CHARS = 200
 # GitHub refuses pull-request bodies over 65,536 characters; leave room for the rest.
 _BODY_LIMIT = 60_000
 _LIST_CAP = 60
@@ -67,11 +69,12 @@ class Check:
     def summary(self) -> str:
         """The last line, e.g. pytest's ``169 passed in 6.22s``."""
         lines = self.output.strip().splitlines()
-        return lines[-1].strip("= ") if lines else "no output"
+        return lines[-1].strip("= ")[:_SUMMARY_CHARS] if lines else "no output"
 
     @property
     def tail(self) -> str:
-        return "\n".join(self.output.rstrip().splitlines()[-_TAIL_LINES:])
+        tail = "\n".join(self.output.rstrip().splitlines()[-_TAIL_LINES:])
+        return tail if len(tail) <= _TAIL_CHARS else "…" + tail[-_TAIL_CHARS:]
 
 
 @attrs.frozen
