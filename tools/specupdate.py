@@ -249,6 +249,9 @@ def run_checks(project: Path, client_root: Path) -> tuple[Check, ...]:
     for name, paths in _test_areas(project):
         checks.append(_run(name, [sys.executable, "-m", "pytest", "-q", *paths], project, env))
     if (project / "pacta_async").is_dir():
+        # MYPYPATH wins over the installed copy for every module the new client has; a
+        # module it lost may still be found in the installed one, but the suite's
+        # ImportError reports that.
         command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pacta_async"]
         checks.append(_run("mypy --strict pacta_async", command, project, env))
     return tuple(checks)

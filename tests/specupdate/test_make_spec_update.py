@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,7 @@ from .support import (
 
 CLIENT_UNDER_TEST = """\
 from pathlib import Path
+from typing import Any
 
 import attrs
 import httpx
@@ -313,3 +315,26 @@ def test_a_refused_spec_changes_nothing_and_says_so(
     report = _report(project)
     assert report.startswith("# Spec update: refused\n")
     assert message in report
+
+
+def test_mypy_catches_what_the_tests_miss(
+    tmp_path: Path, server: SpecServer, outputs: Path
+) -> None:
+    """Ids that become strings: a passing suite, but mypy --strict fails on the wrapper."""
+
+    def string_ids(spec: dict[str, Any]) -> None:
+        for name in ("Document", "Recipient", "Field", "Template"):
+            spec["components"]["schemas"][name]["properties"]["id"] = {"type": "string"}
+
+    project = project_copy(
+        tmp_path / "project", extra_tests={"test_passes.py": PASSING_TEST}, clone=True
+    )
+    url = server.serve("string-ids", spec_bytes(mutated(string_ids)))
+
+    result = make_spec_update(project, url, outputs)
+
+    assert "spec-update] Error 1" in result.stderr
+    report = _report(project)
+    assert "- ✅ **client tests**: 1 passed" in report
+    assert "- ❌ **mypy --strict pacta_async**: Found " in report
+    assert "these checks fail: mypy --strict pacta_async" in report
