@@ -1,7 +1,7 @@
 """`.github/workflows/regenerate.yml` cannot run here, so its structure is checked instead.
 
 What matters: it is valid YAML with the triggers, permissions and steps GitHub expects;
-every action is pinned; it reads the step outputs `_specupdate` writes, with the values
+every action is pinned; it reads the step outputs `tools.specupdate` writes, with the values
 it writes; the pull request's body is the file `make spec-update` wrote.
 """
 
