@@ -364,7 +364,6 @@ def update(url: str, report: Path, project: Path) -> int:
         if generated.returncode != 0 or not new_client.is_dir():
             output = (generated.stdout + generated.stderr).strip()
             return _stop(report, "refused", REFUSED, "the generator refused the spec", output)
-        (new_client / "py.typed").touch()
         try:
             verdict = judge(
                 snapshot, new_spec, project / "generated" / "pacta_api", new_client, project

@@ -152,3 +152,9 @@ def test_the_makefile_has_the_target_and_the_report_variable() -> None:
         '-m tools.specupdate "https://sign.pacta.ink/api/v1/openapi" "/somewhere/report.md"'
         in dry_run.stdout
     )
+
+
+def test_the_job_commits_as_the_identity_the_branch_check_expects() -> None:
+    options = _step("peter-evans/create-pull-request")["with"]
+    expected = "github-actions[bot] <${{ env.BOT_EMAIL }}>"
+    assert (options["author"], options["committer"]) == (expected, expected)
