@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self, TypeVar, overload
 
 import httpx
 
-from ._errors import PactaError
+from ._errors import APIConnectionError, APITimeoutError, PactaError
 
 __all__ = ["APIResponse", "Model", "parse_body"]
 
@@ -66,8 +66,8 @@ class APIResponse:
 
     From `client.with_raw_response` the body is already read; from
     `client.with_streaming_response` it is not, and `iter_bytes()` reads it in chunks
-    (a connection dropped mid-body raises `httpx` errors: retries end once the body
-    starts, since part of it was already handed over).
+    (a connection dropped mid-body raises `APIConnectionError`: retries end once the
+    body starts, since part of it was already handed over).
     """
 
     def __init__(self, response: httpx.Response) -> None:
@@ -95,11 +95,25 @@ class APIResponse:
         return self.http_response.content
 
     async def read(self) -> bytes:
-        return await self.http_response.aread()
+        try:
+            return await self.http_response.aread()
+        except httpx.TransportError as exc:
+            raise self._interrupted(exc) from exc
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        async for chunk in self.http_response.aiter_bytes(chunk_size):
-            yield chunk
+        try:
+            async for chunk in self.http_response.aiter_bytes(chunk_size):
+                yield chunk
+        except httpx.TransportError as exc:
+            raise self._interrupted(exc) from exc
+
+    def _interrupted(self, exc: httpx.TransportError) -> APIConnectionError:
+        request = self.http_response.request
+        where = f"{request.method} {request.url.path}"
+        detail = f"the body was interrupted: {type(exc).__name__}; not retried"
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"{where}: {detail}", request=request)
+        return APIConnectionError(f"{where}: {detail}", request=request)
 
     @overload
     async def parse(self) -> Any: ...
@@ -109,7 +123,7 @@ class APIResponse:
     async def parse(self, cast_to: type[bytes]) -> bytes: ...
     async def parse(self, cast_to: type[Any] | None = None) -> Any:
         """The body as JSON, or as `cast_to` (a generated model, `bytes` or `str`)."""
-        await self.http_response.aread()
+        await self.read()
         return parse_body(self.http_response, cast_to)
 
     async def close(self) -> None:

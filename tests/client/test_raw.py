@@ -174,7 +174,7 @@ async def test_a_stream_dropped_mid_body_is_not_retried(clock: FakeClock) -> Non
     script = Script([httpx.Response(200, stream=stream)])
     client = make_client(script, clock=clock)
     async with client, client.with_streaming_response.get("/files/1") as response:
-        with pytest.raises(httpx.ReadError):
+        with pytest.raises(APIConnectionError, match="body was interrupted: ReadError"):
             async for _ in response.iter_bytes():
                 pass
     assert len(script.requests) == 1
@@ -231,3 +231,22 @@ async def test_a_non_json_success_needs_cast_to_bytes() -> None:
         with pytest.raises(Exception, match="not JSON") as info:
             await client.get("/files/1")
     assert not isinstance(info.value, APIConnectionError)
+
+
+async def test_a_large_streamed_body_is_not_read_before_the_caller_reads_it() -> None:
+    produced: list[int] = []
+
+    class Lazy(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for index in range(50 * 16):  # 50 MiB in 64 KiB chunks
+                produced.append(index)
+                yield b"\0" * 65536
+
+    script = Script([httpx.Response(200, stream=Lazy())])
+    client = make_client(script)
+    async with client, client.with_streaming_response.get("/files/big") as response:
+        assert produced == []  # nothing read yet: the transport handed the body over
+        total = 0
+        async for chunk in response.iter_bytes():
+            total += len(chunk)
+    assert total == 50 * 1024 * 1024
