@@ -84,8 +84,9 @@ check-generated: install
 # 1 breaking, 3 checks failing, 4 refused (generated/ unchanged), 2 job error (make
 # reports it as "Error N"; see tools/specupdate.py).
 SPEC_REPORT ?= spec-report.md
+SPEC_PULL_DEADLINE ?= 120
 spec-update: install
-	@$(PY) -m tools.specupdate "$(SPEC_URL)" "$(SPEC_REPORT)"
+	@$(PY) -m tools.specupdate "$(SPEC_URL)" "$(SPEC_REPORT)" --deadline $(SPEC_PULL_DEADLINE)
 
 # Used by tools/specupdate.py: the one generator command line, for SPEC= into OUT=.
 generate-into:

@@ -22,7 +22,8 @@ shows them. On GitHub Actions (``GITHUB_OUTPUT`` set) the verdict also becomes t
 outputs ``change`` (unchanged, generator, info, additive, breaking, refused, error),
 ``tests`` (passed, failed, skipped) and ``status``.
 
-Usage: ``python -m tools.specupdate SPEC_URL REPORT.md``, run from the project's root.
+Usage: ``python -m tools.specupdate SPEC_URL REPORT.md [--deadline SECONDS]`` (the
+whole pull's deadline, 120 s by default), run from the project's root.
 """
 
 from __future__ import annotations
@@ -347,7 +348,7 @@ def _stop(report: Path, change: str, status: int, message: str, details: str = "
     return status
 
 
-def update(url: str, report: Path, project: Path) -> int:
+def update(url: str, report: Path, project: Path, *, deadline: float = 120.0) -> int:
     snapshot = project / "generated" / "openapi.json"
     try:
         load_spec(snapshot)
@@ -357,7 +358,7 @@ def update(url: str, report: Path, project: Path) -> int:
         work = Path(scratch)
         new_spec, new_client = work / "openapi.json", work / "pacta_api"
         try:
-            write_spec(pull_spec(url), new_spec)
+            write_spec(pull_spec(url, deadline=deadline), new_spec)
         except SpecError as exc:
             return _stop(report, "refused", REFUSED, f"the spec from {url} was refused: {exc}")
         generated = generate(new_spec, new_client, project)
@@ -387,11 +388,21 @@ def update(url: str, report: Path, project: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    deadline = 120.0
+    if len(args) == 4 and args[2] == "--deadline":
+        try:
+            deadline = float(args[3])
+        except ValueError:
+            args = []
+        args = args[:2]
     if len(args) != 2:
-        print("usage: python -m tools.specupdate SPEC_URL REPORT.md", file=sys.stderr)
+        print(
+            "usage: python -m tools.specupdate SPEC_URL REPORT.md [--deadline SECONDS]",
+            file=sys.stderr,
+        )
         return JOB_ERROR
     url, report = args
-    return update(url, Path(report), Path.cwd())
+    return update(url, Path(report), Path.cwd(), deadline=deadline)
 
 
 if __name__ == "__main__":

@@ -237,7 +237,7 @@ def project_copy(
 
 
 def make_spec_update(
-    project: Path, base_url: str, outputs: Path
+    project: Path, base_url: str, outputs: Path, *make_args: str
 ) -> subprocess.CompletedProcess[str]:
     """`make spec-update` in `project`, with the repository's venv and `outputs` as GITHUB_OUTPUT.
 
@@ -255,6 +255,7 @@ def make_spec_update(
             f"{VENV}/.synced",
             "spec-update",
             f"PACTA_BASE_URL={base_url}",
+            *make_args,
         ],
         capture_output=True,
         text=True,

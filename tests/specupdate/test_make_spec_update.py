@@ -340,3 +340,20 @@ def test_mypy_catches_what_the_tests_miss(
     assert "- ✅ **client tests**: 1 passed" in report
     assert "- ❌ **mypy --strict pacta_async**: Found " in report
     assert "these checks fail: mypy --strict pacta_async" in report
+
+
+def test_a_trickling_server_meets_the_pull_deadline(
+    tmp_path: Path, server: SpecServer, outputs: Path
+) -> None:
+    """64 bytes every 2 s never trips a read timeout; the overall deadline ends the pull."""
+    project = project_copy(tmp_path / "project")
+    before = tree(project / "generated")
+    url = server.serve("trickle", SNAPSHOT_BYTES)
+    server.trickle.add("/trickle/api/v1/openapi")
+
+    result = make_spec_update(project, url, outputs, "SPEC_PULL_DEADLINE=3")
+
+    assert "spec-update] Error 4" in result.stderr
+    assert "the pull took over 3 s" in _report(project)
+    assert tree(project / "generated") == before
+    assert step_outputs(outputs)["change"] == "refused"

@@ -101,7 +101,10 @@ def test_changed_files_compares_two_generated_packages(tmp_path: Path) -> None:
 
 def test_usage_errors_are_job_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["only-one"]) == 2
-    assert "usage: python -m tools.specupdate SPEC_URL REPORT.md" in capsys.readouterr().err
+    assert (
+        "usage: python -m tools.specupdate SPEC_URL REPORT.md [--deadline"
+        in capsys.readouterr().err
+    )
 
 
 def test_an_unusable_snapshot_is_a_job_error_and_still_reports(
