@@ -44,7 +44,9 @@ from ._params import (
     RecipientParam,
 )
 from ._ratelimit import RateLimiter, TokenBucketLimiter
+from ._response import APIResponse
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
@@ -76,9 +78,11 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_SEND_ROUTES",
     "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
     "NO_SECRET",
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AsyncPager",

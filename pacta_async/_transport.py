@@ -25,6 +25,7 @@ from ._headers import parse_retry_after
 from ._logging import logger
 from ._options import RequestOptions, current_options
 from ._ratelimit import PacingTimeout, RateLimiter
+from ._raw import STREAM_EXTENSION
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = ["PactaTransport", "is_send"]
@@ -65,8 +66,10 @@ class PactaTransport(httpx.AsyncBaseTransport):
         limiter: RateLimiter | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
         total_timeout: float | None = None,
+        is_send: Callable[[httpx.Request], bool] = is_send,
     ) -> None:
         self._inner = inner
+        self._is_send = is_send
         self._clock = clock
         self._policy = policy
         self._budget = budget
@@ -107,7 +110,8 @@ class _Call:
         clock = transport._clock
         self._deadline = None if self._total is None else clock.monotonic() + self._total
         self._elapsed = _Elapsed()
-        self._send = is_send(request)
+        self._send = transport._is_send(request)
+        self._stream = bool(request.extensions.get(STREAM_EXTENSION))
         self._place: int | None = None
 
     def _left(self) -> float | None:
@@ -134,12 +138,14 @@ class _Call:
             started = clock.monotonic()
             try:
                 response = await t._inner.handle_async_request(request)
-                try:
-                    # Pacta's bodies are small JSON: reading here means a connection
-                    # dropped mid-body is retried or typed like any other failure.
-                    await response.aread()
-                finally:
-                    await response.aclose()
+                # A streamed success is handed over unread: retries end where it starts.
+                if not (self._stream and response.status_code < 300):
+                    try:
+                        # Pacta's bodies are small JSON: reading here means a connection
+                        # dropped mid-body is retried or typed like any other failure.
+                        await response.aread()
+                    finally:
+                        await response.aclose()
             except httpx.TransportError as exc:
                 elapsed = self._took(started)
                 logger.debug(

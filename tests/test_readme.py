@@ -90,3 +90,27 @@ def test_readme_webhook_snippet_type_checks_and_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     # Archived once although delivered twice; the signed event is handled, not archived.
     assert result.stdout.splitlines() == ["archived document 42", "200 200 200"]
+
+
+def test_readme_raw_access_calls_a_newly_generated_endpoint(tmp_path: Path) -> None:
+    section = README.read_text().split("## Raw access", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "the Raw access section has no python block"
+    (tmp_path / "contract.pdf").write_bytes(make_pdf())
+    (tmp_path / "raw.py").write_text(match.group(1))
+    server = ReferenceServer()
+    token = server.create_token(server.create_team())
+    with server.serve_in_thread() as base_url:
+        env = {**os.environ, "PACTA_API_TOKEN": token, "PACTA_BASE_URL": base_url}
+        result = subprocess.run(
+            [sys.executable, "raw.py"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    link, again, status, remaining = result.stdout.split()
+    assert (link, again, status) == ("DocumentDownload", "DocumentDownload", "200")
+    assert int(remaining) >= 0

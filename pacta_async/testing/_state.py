@@ -44,6 +44,9 @@ _SIGNING_ROLES: Final = frozenset({"SIGNER", "APPROVER"})
 _EMBED_TOKEN_LIFETIME: Final = 3600.0
 
 
+_DOWNLOAD_LINK_SECONDS: Final = 3600
+
+
 def _optional_timestamp(epoch: float | None) -> str | None:
     return None if epoch is None else timestamp(epoch)
 
@@ -369,6 +372,23 @@ class State:
     def get_document(self, team_id: int, document_id: int) -> dict[str, Any]:
         with self._lock:
             return self._document(team_id, document_id).to_json()
+
+    def download_link(self, team_id: int, document_id: int, original: bool) -> dict[str, Any]:
+        """`GET /documents/{id}/download`: a link that expires in an hour. Only the link:
+        the reference server does not serve files at another origin (yet)."""
+        with self._lock:
+            document = self._document(team_id, document_id)
+            if not original and document.status != "COMPLETED":
+                raise invalid_status(
+                    document.status, "The signed PDF exists only for a COMPLETED document"
+                )
+            kind = "original" if original else "signed"
+            expires_at = self._clock.wall() + _DOWNLOAD_LINK_SECONDS
+            return {
+                "downloadUrl": f"https://files.pacta.test/documents/{document.id}/{kind}.pdf"
+                f"?expires={int(expires_at)}&signature={secrets.token_hex(8)}",
+                "expiresAt": timestamp(expires_at),
+            }
 
     def delete_document(self, team_id: int, document_id: int) -> None:
         with self._lock:
