@@ -6,7 +6,7 @@ async with pacta_async.PactaClient() as client:
 
 from typing import TYPE_CHECKING
 
-from ._batch import Batch, BatchSummary, ItemResult, ItemStatus
+from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
 from ._errors import (
@@ -27,6 +27,7 @@ from ._errors import (
     RateLimitError,
     RateLimiterUnavailableError,
     ServerError,
+    ServerUnreachableError,
     UnknownOutcomeError,
     WebhookError,
     WebhookPayloadError,
@@ -94,6 +95,7 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "Duplicate",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -120,6 +122,7 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "ServerError",
+    "ServerUnreachableError",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownWebhookEvent",

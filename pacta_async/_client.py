@@ -13,7 +13,7 @@ import httpx
 from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
 
-from ._batch import Batch
+from ._batch import Account, Batch, token_hash
 from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, InvalidInputError
 from ._logging import setup_logging
@@ -68,6 +68,11 @@ def _check_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
         raise ConfigurationError(message) from None
     # Accept the instance URL too (https://pacta.example.com): the API lives under /api/v1.
     return url if parts.path.endswith(_API_PATH) else url + _API_PATH
+
+
+def _longest_request(timeout: httpx.Timeout) -> float:
+    """How long a request can take before the client gives up (no read timeout: 5 min)."""
+    return (timeout.connect or 0.0) + (timeout.write or 0.0) + (timeout.read or 300.0)
 
 
 def _redacted(token: str) -> str:
@@ -156,7 +161,13 @@ class PactaClient:
         self.documents = Documents(self._api, background)
         self.templates = Templates(self._api, background)
         self.webhooks = Webhooks(self._api, background)
-        self.batch = Batch(self.documents, self.templates, self._clock)
+        self.batch = Batch(
+            self.documents,
+            self.templates,
+            self._clock,
+            account=Account(self.base_url, token_hash(self._token)),
+            request_time=_longest_request(httpx.Timeout(timeout)),
+        )
 
     def _background(self) -> TaskGroup | None:
         return self._task_group

@@ -58,8 +58,11 @@ class Faults:
     `error_rate` answers 500 with a JSON `INTERNAL_ERROR` body, or 502/503/504 with a
     proxy's HTML page, picked from `error_statuses`. Drops close the connection
     before the request is processed (nothing changes) or after it (the change
-    stands but the answer is lost). Injected answers consume no rate limit, and
-    injected 5xx carry no `X-RateLimit-*` headers.
+    stands but the answer is lost). `late_rate` drops the connection once the
+    request is read, and processes it `late_delay` seconds later, as a real server
+    does with a request whose client gave up (this needs `ReferenceServer.running()`
+    in-process). Injected answers consume no rate limit, and injected 5xx carry no
+    `X-RateLimit-*` headers.
     """
 
     error_rate: float = attrs.field(default=0.0, validator=_rate)
@@ -68,6 +71,8 @@ class Faults:
     latency_rate: float = attrs.field(default=1.0, validator=_rate)
     drop_before_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_delay: float = 1.0
     storm: Storm | None = None
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     seed: int = 0
@@ -86,6 +91,7 @@ class FaultPlan:
     drop_before: bool = False
     error_status: int | None = None
     drop_after: bool = False
+    late: float | None = None  # processed this many seconds after the connection dropped
 
 
 class _Rule:
@@ -134,12 +140,13 @@ class FaultInjector:
         storm: int | None = None
         drop_before = drop_after = False
         error: int | None = None
+        late: float | None = None
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
                 if faults.routes is not None and route not in faults.routes:
                     continue
-                rolls = [rule.random.random() for _ in range(4)]
+                rolls = [rule.random.random() for _ in range(5)]
                 status = rule.random.choice(faults.error_statuses)
                 if rolls[0] < faults.latency_rate:
                     latency += faults.latency
@@ -149,4 +156,6 @@ class FaultInjector:
                 if error is None and rolls[2] < faults.error_rate:
                     error = status
                 drop_after = drop_after or rolls[3] < faults.drop_after_rate
-        return FaultPlan(latency, storm, drop_before, error, drop_after)
+                if late is None and rolls[4] < faults.late_rate:
+                    late = faults.late_delay
+        return FaultPlan(latency, storm, drop_before, error, drop_after, late)

@@ -20,7 +20,7 @@ from ._app import PREFIX, build_app
 from ._deliveries import Backoff, Deliveries, Delivery
 from ._faults import FaultInjector, Faults
 from ._limits import Limits, RateLimiter
-from ._middleware import ConnectionDropped, FaultLayer
+from ._middleware import ConnectionDropped, FaultLayer, LateRequests
 from ._state import Plan, State
 
 __all__ = ["ReferenceServer"]
@@ -100,7 +100,10 @@ class ReferenceServer:
         self._routes = [route for route in starlette.routes if isinstance(route, Route)]
         self._injector = FaultInjector(self._clock, ())
         self.set_faults(*faults)
-        self._app = FaultLayer(starlette, self._routes, self._injector, self._limiter, self._clock)
+        self._late = LateRequests()
+        self._app = FaultLayer(
+            starlette, self._routes, self._injector, self._limiter, self._clock, self._late
+        )
 
     @property
     def app(self) -> FaultLayer:
@@ -173,8 +176,9 @@ class ReferenceServer:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Deliver webhooks from this event loop while the block runs (in-process use)."""
-        async with self._deliveries.running():
+        """Deliver webhooks, and process requests late (the `late_rate` fault), from this
+        event loop while the block runs (in-process use)."""
+        async with self._deliveries.running(), self._late.running():
             yield
 
     async def serve(
@@ -203,7 +207,7 @@ class ReferenceServer:
         server: uvicorn.Server,
         ready: Callable[[str], None] | None,
     ) -> None:
-        async with self._deliveries.running():
+        async with self._deliveries.running(), self._late.running():
             if ready is not None:
                 ready(_base_url(sock))
             await server.serve(sockets=[sock])
