@@ -235,6 +235,12 @@ def _print_summary(summary: BatchSummary, report: _Report, args: argparse.Namesp
         print("\n".join(report.failures))
         if report.failed > len(report.failures):
             print(f"  ... and {report.failed - len(report.failures)} more")
+    for duplicate in summary.duplicates:
+        ids = ", ".join(map(str, duplicate.document_ids))
+        print(
+            f"Sent twice (Pacta processed a lost request late): item {duplicate.index + 1} "
+            f"externalId {duplicate.external_id}: documents {ids}"
+        )
     if args.results is not None:
         print(f"Results: {args.results}")
     if summary.failed and args.journal is not None:
