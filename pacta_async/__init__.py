@@ -4,8 +4,9 @@ async with pacta_async.PactaClient() as client:
     document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
-from typing import TYPE_CHECKING
+import typing
 
+from . import _exports
 from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
@@ -16,6 +17,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    DedupStoreUnavailableError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -57,6 +59,7 @@ from ._webhooks import (
     DocumentRejected,
     DocumentSent,
     DocumentSigned,
+    HandlingState,
     InMemoryDedupStore,
     UnknownWebhookEvent,
     WebhookDeduplicator,
@@ -66,9 +69,10 @@ from ._webhooks import (
 )
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
     from ._ratelimit._redis import RedisRateLimiter
+    from ._webhooks._redis import RedisDedupStore
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -86,6 +90,7 @@ __all__ = [
     "ConfigurationError",
     "CreateItem",
     "DedupStore",
+    "DedupStoreUnavailableError",
     "Document",
     "DocumentCancelled",
     "DocumentCompleted",
@@ -101,6 +106,7 @@ __all__ = [
     "FileInput",
     "GenerateItem",
     "GenerateRecipientParam",
+    "HandlingState",
     "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
@@ -118,6 +124,7 @@ __all__ = [
     "RateLimiterUnavailableError",
     "RecipientParam",
     "RecipientRole",
+    "RedisDedupStore",
     "RedisRateLimiter",
     "RetryBudget",
     "RetryEvent",
@@ -144,16 +151,13 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    # So does RedisDedupStore.
+    if name == "RedisDedupStore":
+        from ._webhooks._redis import RedisDedupStore
+
+        RedisDedupStore.__module__ = __name__
+        return RedisDedupStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _set_public_module() -> None:
-    """Show `pacta_async.X` in tracebacks and IDE hovers, not the private module (as httpx)."""
-    for name in __all__:
-        value = globals().get(name)
-        module = getattr(value, "__module__", "")
-        if callable(value) and module.startswith(f"{__name__}._"):
-            value.__module__ = __name__
-
-
-_set_public_module()
+_exports.show_as_public(__name__, globals(), __all__)

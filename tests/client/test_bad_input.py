@@ -15,6 +15,7 @@ from pacta_async import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    Document,
     InvalidDocumentStatusError,
     InvalidInputError,
     NotFoundError,
@@ -23,7 +24,6 @@ from pacta_async import (
     PermissionDeniedError,
 )
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
-from pacta_async.types import Document
 
 pytestmark = pytest.mark.anyio
 
