@@ -7,7 +7,7 @@ async with pacta_async.PactaClient() as client:
 import typing
 
 from . import _exports
-from ._batch import Batch, BatchSummary, ItemResult, ItemStatus
+from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
 from ._errors import (
@@ -29,6 +29,7 @@ from ._errors import (
     RateLimitError,
     RateLimiterUnavailableError,
     ServerError,
+    ServerUnreachableError,
     UnknownOutcomeError,
     WebhookError,
     WebhookPayloadError,
@@ -104,6 +105,7 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "Duplicate",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -133,6 +135,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "ServerUnreachableError",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownValueWarning",

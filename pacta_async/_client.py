@@ -16,7 +16,7 @@ import httpx
 from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
 
-from ._batch import Batch
+from ._batch import Account, Batch, token_hash
 from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, InvalidInputError
 from ._logging import setup_logging
@@ -73,6 +73,11 @@ def _check_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
         raise ConfigurationError(message) from None
     # Accept the instance URL too (https://pacta.example.com): the API lives under /api/v1.
     return url if parts.path.endswith(_API_PATH) else url + _API_PATH
+
+
+def _longest_request(timeout: httpx.Timeout) -> float:
+    """How long a request can take before the client gives up (no read timeout: 5 min)."""
+    return (timeout.connect or 0.0) + (timeout.write or 0.0) + (timeout.read or 300.0)
 
 
 def _redacted(token: str) -> str:
@@ -204,7 +209,13 @@ class PactaClient(RawRequests):
         self.documents = Documents(self._api, background)
         self.templates = Templates(self._api, background)
         self.webhooks = Webhooks(self._api, background)
-        self.batch = Batch(self.documents, self.templates, self._clock)
+        self.batch = Batch(
+            self.documents,
+            self.templates,
+            self._clock,
+            account=Account(self.base_url, token_hash(self._token)),
+            request_time=_longest_request(self._timeout),
+        )
         requester = Requester(self._api.get_async_httpx_client())
         self._requester = requester
         self.with_raw_response = RawResponseRequests(requester)

@@ -57,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiterUnavailableError",
     "ServerError",
+    "ServerUnreachableError",
     "UnknownOutcomeError",
     "WebhookError",
     "WebhookPayloadError",
@@ -269,3 +270,10 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
         code=code,
         details=details if isinstance(details, dict) else None,
     )
+
+
+class ServerUnreachableError(PactaError):
+    """No request reached Pacta for longer than the batch allows; the batch stopped.
+
+    Nothing unsent was reported sent: rerun (with the journal) to finish.
+    """

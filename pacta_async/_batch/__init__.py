@@ -6,7 +6,17 @@ classify failures and `_finder` to look documents up by externalId), `_journal` 
 SQLite journal that makes a batch resumable.
 """
 
-from ._batch import DEFAULT_CONCURRENCY, Batch
-from ._results import BatchSummary, ItemResult, ItemStatus
+from ._batch import DEFAULT_CONCURRENCY, Batch, token_hash
+from ._journal import Account
+from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
-__all__ = ["DEFAULT_CONCURRENCY", "Batch", "BatchSummary", "ItemResult", "ItemStatus"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "Account",
+    "Batch",
+    "BatchSummary",
+    "Duplicate",
+    "ItemResult",
+    "ItemStatus",
+    "token_hash",
+]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +25,7 @@ from .._errors import ConfigurationError, InvalidInputError, JournalError, Pacta
 from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
-from ._output import Subparsers, add_timeout_option, fail
+from ._output import PROG, Subparsers, add_timeout_option, fail
 from ._progress import progress_display
 
 __all__ = ["add_commands"]
@@ -75,6 +76,20 @@ def add_commands(commands: Subparsers) -> None:
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--token", help="the API token (default: $PACTA_API_TOKEN)")
+    parser.add_argument("--base-url", help="the API's base URL (default: $PACTA_BASE_URL)")
+    parser.add_argument(
+        "--batch-id",
+        help="names the batch; each row's externalId derives from it and the row's content "
+        "(default: from the input file's name)",
+    )
+    parser.add_argument(
+        "--settle-window",
+        metavar="SECONDS",
+        type=float,
+        help="how long Pacta may still process a request whose answer was lost; such an "
+        "item is repeated only after it (default: the timeout plus 10s)",
+    )
     parser.add_argument(
         "--journal",
         metavar="FILE",
@@ -115,12 +130,24 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> PactaClient:
+    # --timeout bounds each call in all, so each attempt too (and with it the settle window).
+    timeout = {} if args.timeout is None else {"timeout": args.timeout}
     return PactaClient(
+        args.token,
+        base_url=args.base_url,
         rate_limiter=TokenBucketLimiter(
             requests_per_minute=args.requests_per_minute, sends_per_minute=args.sends_per_minute
         ),
         total_timeout=args.timeout,
+        **timeout,
     )
+
+
+def _batch_options(args: argparse.Namespace, source: Path | None) -> dict[str, Any]:
+    batch_id = args.batch_id
+    if batch_id is None and source is not None:
+        batch_id = source.stem or None
+    return {"batch_id": batch_id, "settle_window": args.settle_window}
 
 
 class _Report:
@@ -161,6 +188,7 @@ def _run_batch(
     except ConfigurationError as exc:
         return fail(str(exc), 2)
     report = _Report(results, columns)
+    _show_notices()
     progress = progress_display(total, "sending")
 
     async def main() -> BatchSummary:
@@ -186,10 +214,20 @@ def _run_batch(
     return 0 if summary.ok else 1
 
 
+def _show_notices() -> None:
+    """The batch's notices (checking the server, duplicates found) as stderr lines."""
+    notices = logging.getLogger("pacta_async.batch")
+    if not notices.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        notices.addHandler(handler)
+        notices.setLevel(logging.WARNING)
+
+
 def _print_summary(summary: BatchSummary, report: _Report, args: argparse.Namespace) -> None:
     rate = summary.done / summary.elapsed if summary.elapsed else 0.0
     print(
-        f"{summary.succeeded} sent, {summary.failed} failed, {summary.skipped} skipped "
+        f"{summary.sent} sent, {summary.failed} failed, {summary.skipped} skipped "
         f"(already sent) in {summary.elapsed:.1f}s, {rate:.1f}/s; batch {summary.batch_id}"
     )
     if report.failures:
@@ -197,6 +235,12 @@ def _print_summary(summary: BatchSummary, report: _Report, args: argparse.Namesp
         print("\n".join(report.failures))
         if report.failed > len(report.failures):
             print(f"  ... and {report.failed - len(report.failures)} more")
+    for duplicate in summary.duplicates:
+        ids = ", ".join(map(str, duplicate.document_ids))
+        print(
+            f"Sent twice (Pacta processed a lost request late): item {duplicate.index + 1} "
+            f"externalId {duplicate.external_id}: documents {ids}"
+        )
     if args.results is not None:
         print(f"Results: {args.results}")
     if summary.failed and args.journal is not None:
@@ -244,6 +288,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             journal=args.journal,
             on_result=on_result,
             on_progress=progress,
+            **_batch_options(args, args.csv),
         )
 
     columns = ["line", "name", "email", "external_id", "status", "document_id", "error"]
@@ -283,6 +328,7 @@ def _run_send(args: argparse.Namespace) -> int:
             journal=args.journal,
             on_result=on_result,
             on_progress=progress,
+            **_batch_options(args, args.ids_file),
         )
 
     return _run_batch(args, len(ids), ["status", "document_id", "error"], job)

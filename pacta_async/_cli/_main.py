@@ -8,6 +8,7 @@ arguments and returning the exit status. `main` only dispatches.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 from collections.abc import Callable, Sequence
 
 from . import _batch, _documents
@@ -21,9 +22,17 @@ _COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
 )
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("pacta-async")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status instead of exiting."""
     parser = argparse.ArgumentParser(prog=PROG, description="Tools for the Pacta API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(metavar="COMMAND", required=True)
     for add_commands in _COMMANDS:
         add_commands(commands)

@@ -61,7 +61,7 @@ class _PlainProgress:
         now = time.monotonic()
         rate = self._rate.add(now, summary.done)
         self._line = (
-            f"{self._label}: {summary.done}/{self._total} ({summary.succeeded} sent, "
+            f"{self._label}: {summary.done}/{self._total} ({summary.sent} sent, "
             f"{summary.failed} failed, {summary.skipped} skipped) "
             f"{rate or 0:.1f}/s ETA {_eta(self._total - summary.done, rate)}"
         )
@@ -116,7 +116,7 @@ class _RichProgress:
             completed=summary.done,
             rate=f"{rate:.1f}/s" if rate else "",
             eta=_eta(self._total - summary.done, rate),
-            sent=summary.succeeded,
+            sent=summary.sent,
             failed=summary.failed,
             skipped=summary.skipped,
         )

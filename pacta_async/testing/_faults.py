@@ -61,8 +61,11 @@ class Faults:
     to the second (never early), with a `Date` header, both by a clock that is
     `proxy_clock_skew` seconds ahead of the server's. Drops close the connection
     before the request is processed (nothing changes) or after it (the change
-    stands but the answer is lost). Injected answers consume no rate limit, and
-    injected 5xx carry no `X-RateLimit-*` headers.
+    stands but the answer is lost). `late_rate` drops the connection once the
+    request is read, and processes it `late_delay` seconds later, as a real server
+    does with a request whose client gave up (this needs `ReferenceServer.running()`
+    in-process). Injected answers consume no rate limit, and injected 5xx carry no
+    `X-RateLimit-*` headers.
     """
 
     error_rate: float = attrs.field(default=0.0, validator=_rate)
@@ -71,6 +74,8 @@ class Faults:
     latency_rate: float = attrs.field(default=1.0, validator=_rate)
     drop_before_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_delay: float = 1.0
     storm: Storm | None = None
     retry_after_as_date: bool = False
     proxy_clock_skew: float = 0.0
@@ -93,6 +98,7 @@ class FaultPlan:
     drop_after: bool = False
     # Rewrite a 429's Retry-After as an HTTP date by a clock this far ahead; None: don't.
     dated_retry_after_skew: float | None = None
+    late: float | None = None  # processed this many seconds after the connection dropped
 
 
 class _Rule:
@@ -142,12 +148,13 @@ class FaultInjector:
         drop_before = drop_after = False
         error: int | None = None
         dated: float | None = None
+        late: float | None = None
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
                 if faults.routes is not None and route not in faults.routes:
                     continue
-                rolls = [rule.random.random() for _ in range(4)]
+                rolls = [rule.random.random() for _ in range(5)]
                 status = rule.random.choice(faults.error_statuses)
                 if rolls[0] < faults.latency_rate:
                     latency += faults.latency
@@ -159,4 +166,6 @@ class FaultInjector:
                 drop_after = drop_after or rolls[3] < faults.drop_after_rate
                 if faults.retry_after_as_date and dated is None:
                     dated = faults.proxy_clock_skew
-        return FaultPlan(latency, storm, drop_before, error, drop_after, dated)
+                if late is None and rolls[4] < faults.late_rate:
+                    late = faults.late_delay
+        return FaultPlan(latency, storm, drop_before, error, drop_after, dated, late)

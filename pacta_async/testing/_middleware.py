@@ -8,10 +8,14 @@ exception into that same error.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from email.utils import formatdate
+from typing import Any
 
+import anyio
+from anyio.abc import TaskGroup
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Match, Route
@@ -21,7 +25,7 @@ from .._clock import Clock
 from ._faults import FaultInjector
 from ._limits import RateLimiter
 
-__all__ = ["ConnectionDropped", "FaultLayer", "RateLimitHeaders"]
+__all__ = ["ConnectionDropped", "FaultLayer", "LateRequests", "RateLimitHeaders"]
 
 _REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
@@ -64,6 +68,31 @@ async def _drop(send: Send) -> None:
     raise ConnectionDropped
 
 
+class LateRequests:
+    """Where requests whose client is gone are still processed: a task group that
+    lives as long as the server runs, not as long as the request."""
+
+    def __init__(self) -> None:
+        self._task_group: TaskGroup | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            self._task_group = tg
+            try:
+                yield
+            finally:
+                self._task_group = None
+                tg.cancel_scope.cancel()
+
+    def start(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if self._task_group is None:
+            raise RuntimeError(
+                "the late_rate fault needs the server running: `async with server.running()`"
+            )
+        self._task_group.start_soon(work)
+
+
 class FaultLayer:
     """The outermost layer: draws a `FaultPlan` per request and acts it out."""
 
@@ -74,12 +103,14 @@ class FaultLayer:
         injector: FaultInjector,
         limiter: RateLimiter,
         clock: Clock,
+        late: LateRequests,
     ) -> None:
         self._app = app
         self._routes = routes
         self._injector = injector
         self._limiter = limiter
         self._clock = clock
+        self._late = late
 
     def _route(self, scope: Scope) -> str | None:
         for route in self._routes:
@@ -105,6 +136,9 @@ class FaultLayer:
             await _server_error(plan.error_status)(scope, receive, send)
         elif plan.drop_after:
             await self._app(scope, receive, _discard)
+            await _drop(send)
+        elif plan.late is not None:
+            await self._process_late(scope, await _read_body(receive), plan.late)
             await _drop(send)
         else:
             await self._app(scope, receive, send)
@@ -137,6 +171,28 @@ class FaultLayer:
             "X-RateLimit-Reset": str(math.ceil(self._clock.wall() + retry_after)),
         }
         return JSONResponse(body, status_code=429, headers=headers)
+
+    async def _process_late(self, scope: Scope, body: bytes, delay: float) -> None:
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def process() -> None:
+            await self._clock.sleep(delay)
+            await self._app(scope, replay, _discard)
+
+        self._late.start(process)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 async def _discard(message: Message) -> None:

@@ -21,7 +21,7 @@ from ._control import WithControl
 from ._deliveries import DEFAULT_DELIVERY_TIMEOUT, Backoff, Deliveries, Delivery, WebhookFaults
 from ._faults import FaultInjector, Faults
 from ._limits import Limits, RateLimiter
-from ._middleware import ConnectionDropped, FaultLayer
+from ._middleware import ConnectionDropped, FaultLayer, LateRequests
 from ._state import Plan, State
 
 __all__ = ["ReferenceServer"]
@@ -116,8 +116,9 @@ class ReferenceServer:
         self._routes = [route for route in starlette.routes if isinstance(route, Route)]
         self._injector = FaultInjector(self._clock, ())
         self.set_faults(*faults)
+        self._late = LateRequests()
         self._app: FaultLayer | WithControl = FaultLayer(
-            starlette, self._routes, self._injector, self._limiter, self._clock
+            starlette, self._routes, self._injector, self._limiter, self._clock, self._late
         )
         if control_api:
             self._app = WithControl(self._app, self._state, self._deliveries)
@@ -198,8 +199,9 @@ class ReferenceServer:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Deliver webhooks from this event loop while the block runs (in-process use)."""
-        async with self._deliveries.running():
+        """Deliver webhooks, and process requests late (the `late_rate` fault), from this
+        event loop while the block runs (in-process use)."""
+        async with self._deliveries.running(), self._late.running():
             yield
 
     async def serve(
@@ -228,7 +230,7 @@ class ReferenceServer:
         server: uvicorn.Server,
         ready: Callable[[str], None] | None,
     ) -> None:
-        async with self._deliveries.running():
+        async with self._deliveries.running(), self._late.running():
             if ready is not None:
                 ready(_base_url(sock))
             await server.serve(sockets=[sock])

@@ -93,7 +93,7 @@ def test_a_template_goes_to_every_row_of_a_csv(
     assert "25 sent, 0 failed, 0 skipped" in out
     assert "sending: 25/25 (25 sent, 0 failed, 0 skipped)" in err  # the plain progress line
     written = read_results(results)
-    assert [r["status"] for r in written] == ["succeeded"] * 25
+    assert [r["status"] for r in written] == ["sent"] * 25
     assert sorted(int(r["line"]) for r in written) == list(range(2, 27))
     documents = {d["id"]: d for d in pacta.documents()}
     assert len(documents) == 25
@@ -179,7 +179,7 @@ def test_drafts_are_sent_by_id_and_a_failure_sets_the_exit_status(
     written = {int(r["document_id"] or unsigned): r for r in read_results(results)}
     assert written[unsigned]["status"] == "failed"
     assert "SIGNATURE" in written[unsigned]["error"]
-    assert all(written[i]["status"] == "succeeded" for i in ids)
+    assert all(written[i]["status"] == "sent" for i in ids)
     assert [pacta.server.send_count(i) for i in ids] == [1] * 5
 
 
