@@ -15,7 +15,9 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
+    EventLoopMismatchError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -26,12 +28,14 @@ from ._errors import (
     PlanRequiredError,
     RateLimitError,
     RateLimiterUnavailableError,
+    ResponseValidationError,
     ServerError,
     UnknownOutcomeError,
     WebhookError,
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._options import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPager
 from ._params import (
     CreateItem,
@@ -43,6 +47,7 @@ from ._params import (
 )
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent
+from ._version import __version__
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -72,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
+    "NOT_GIVEN",
     "NO_SECRET",
     "APIConnectionError",
     "APIStatusError",
@@ -81,6 +87,7 @@ __all__ = [
     "BadRequestError",
     "Batch",
     "BatchSummary",
+    "ClientClosedError",
     "Clock",
     "ConfigurationError",
     "CreateItem",
@@ -94,6 +101,7 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "EventLoopMismatchError",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -107,6 +115,7 @@ __all__ = [
     "ItemStatus",
     "JournalError",
     "NotFoundError",
+    "NotGiven",
     "PactaClient",
     "PactaError",
     "PermissionDeniedError",
@@ -117,6 +126,7 @@ __all__ = [
     "RecipientParam",
     "RecipientRole",
     "RedisRateLimiter",
+    "ResponseValidationError",
     "RetryBudget",
     "RetryEvent",
     "ServerError",
@@ -130,6 +140,7 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookSecret",
     "WebhookSignatureError",
+    "__version__",
     "parse_webhook",
 ]
 

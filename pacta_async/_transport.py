@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable
 
+import anyio.lowlevel
 import httpx
 
 from ._clock import Clock
@@ -18,12 +19,15 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    EventLoopMismatchError,
     RateLimitError,
     status_error_from_response,
 )
 from ._logging import logger
-from ._options import current_options
+from ._options import current_options, record_response
 from ._ratelimit import RateLimiter
+from ._redaction import redact_text, redacted_request, redacted_response
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = ["PactaTransport", "is_send"]
@@ -54,8 +58,24 @@ class PactaTransport(httpx.AsyncBaseTransport):
         self._limiter = limiter
         self._on_retry = on_retry
         self._rng = random.Random()
+        self._closed = False
+        self._event_loop: object = None
+
+    def _check_usable(self) -> None:
+        """Refuse, before anything is sent, what would fail obscurely inside httpx."""
+        if self._closed:
+            raise ClientClosedError("the client is closed; create a new PactaClient")
+        event_loop = anyio.lowlevel.current_token().native_token
+        if self._event_loop is None:
+            self._event_loop = event_loop
+        elif event_loop is not self._event_loop:
+            raise EventLoopMismatchError(
+                "this PactaClient was first used in another event loop, which owns its "
+                "connections; create one client per event loop (e.g. per test)"
+            )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._check_usable()
         options = current_options()
         if options.timeout is not None:
             request.extensions["timeout"] = options.timeout.as_dict()
@@ -99,6 +119,7 @@ class PactaTransport(httpx.AsyncBaseTransport):
             if response.status_code < 300:
                 if self._limiter is not None:
                     await self._limiter.observe(response.status_code, response.headers)
+                record_response(response)
                 return response
             error = _status_error(request, response)
             if self._limiter is not None:
@@ -142,16 +163,23 @@ class PactaTransport(httpx.AsyncBaseTransport):
             self._on_retry(event)
         await self._clock.sleep(delay)
 
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if not self._closed:
+            self._closed = True
+            await self._inner.aclose()
 
 
 def _redact(text: str, request: httpx.Request) -> str:
-    token = request.headers.get("authorization")
-    return text.replace(token, "[redacted]") if token else text
+    return redact_text(text, request.headers.get("authorization"))
 
 
 def _status_error(request: httpx.Request, response: httpx.Response) -> APIStatusError:
+    # The error keeps a copy without the token: users log, print and pickle errors.
+    response = redacted_response(response, request)
     if 300 <= response.status_code < 400:
         location = response.headers.get("location", "?")
         # Never followed: the Authorization header must not travel to another host.
@@ -170,6 +198,7 @@ def _status_error(request: httpx.Request, response: httpx.Response) -> APIStatus
 def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> APIConnectionError:
     detail = _redact(str(exc) or type(exc).__name__, request)
     where = f"{request.method} {request.url.path}"
+    safe = redacted_request(request)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{where} timed out ({detail})", request=request)
-    return APIConnectionError(f"{where} failed: {detail}", request=request)
+        return APITimeoutError(f"{where} timed out ({detail})", request=safe)
+    return APIConnectionError(f"{where} failed: {detail}", request=safe)
