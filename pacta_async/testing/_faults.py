@@ -59,7 +59,11 @@ class Faults:
     proxy's HTML page, picked from `error_statuses`. Drops close the connection
     before the request is processed (nothing changes) or after it (the change
     stands but the answer is lost). Injected answers consume no rate limit, and
-    injected 5xx carry no `X-RateLimit-*` headers.
+    injected 5xx carry no `X-RateLimit-*` headers. A proxy's page echoes the request's
+    headers, `Authorization` included, as some proxies' error pages do.
+
+    `login_page_rate` answers 200 with an HTML sign-in page instead of the API, as an
+    SSO gateway, a captive portal or a wrong base URL would; nothing is processed.
     """
 
     error_rate: float = attrs.field(default=0.0, validator=_rate)
@@ -71,6 +75,7 @@ class Faults:
     storm: Storm | None = None
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     seed: int = 0
+    login_page_rate: float = attrs.field(default=0.0, validator=_rate)
 
     def __attrs_post_init__(self) -> None:
         if not self.error_statuses or not set(self.error_statuses) <= {500, 502, 503, 504}:
@@ -86,6 +91,7 @@ class FaultPlan:
     drop_before: bool = False
     error_status: int | None = None
     drop_after: bool = False
+    login_page: bool = False
 
 
 class _Rule:
@@ -134,6 +140,7 @@ class FaultInjector:
         storm: int | None = None
         drop_before = drop_after = False
         error: int | None = None
+        login_page = False
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
@@ -149,4 +156,6 @@ class FaultInjector:
                 if error is None and rolls[2] < faults.error_rate:
                     error = status
                 drop_after = drop_after or rolls[3] < faults.drop_after_rate
-        return FaultPlan(latency, storm, drop_before, error, drop_after)
+                if faults.login_page_rate:  # drawn only when asked for: seeds stay as they were
+                    login_page = login_page or rule.random.random() < faults.login_page_rate
+        return FaultPlan(latency, storm, drop_before, error, drop_after, login_page)

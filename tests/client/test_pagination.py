@@ -82,10 +82,13 @@ async def test_a_failed_prefetch_is_raised_to_the_consumer() -> None:
             raise RuntimeError("page 2 failed")
         return [Item(5)], 2
 
-    with pytest.raises(RuntimeError, match="page 2 failed"):  # not in an ExceptionGroup
+    async def walk() -> None:
         async with AsyncPager(fetch) as pager:
             async for _ in pager:
                 pass
+
+    with pytest.raises(RuntimeError, match="page 2 failed"):  # not in an ExceptionGroup
+        await walk()
 
 
 async def test_templates_iterate_too() -> None:
