@@ -9,17 +9,19 @@ from the first byte.
 
 from __future__ import annotations
 
+import inspect
+import io
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import anyio
 import anyio.to_thread
 
 from ._errors import InvalidInputError
-from ._params import FileInput, RecipientParam
+from ._params import AsyncBinaryFile, FileInput, RecipientParam
 
 __all__ = ["MAX_FILE_BYTES", "FileInput", "MultipartUpload", "open_pdf"]
 
@@ -30,7 +32,9 @@ CHUNK_BYTES = 256 * 1024
 class PdfSource:
     """A checked PDF: where its bytes come from, its size and its filename."""
 
-    def __init__(self, data: bytes | Path | BinaryIO, *, size: int, filename: str) -> None:
+    def __init__(
+        self, data: bytes | Path | BinaryIO | AsyncBinaryFile, *, size: int, filename: str
+    ) -> None:
         self._data = data
         self.size = size
         self.filename = filename
@@ -47,9 +51,16 @@ class PdfSource:
                 async for chunk in _read_exactly(file.read, self.size):
                     yield chunk
             return
-        await anyio.to_thread.run_sync(data.seek, 0)
+        if _is_async_file(data):
+            async_file = cast(AsyncBinaryFile, data)
+            await async_file.seek(0)
+            async for chunk in _read_exactly(async_file.read, self.size):
+                yield chunk
+            return
+        stream = cast(BinaryIO, data)
+        await anyio.to_thread.run_sync(stream.seek, 0)
         async for chunk in _read_exactly(
-            lambda n: anyio.to_thread.run_sync(data.read, n), self.size
+            lambda n: anyio.to_thread.run_sync(stream.read, n), self.size
         ):
             yield chunk
 
@@ -88,15 +99,42 @@ def _inspect_path(path: Path) -> tuple[bytes, int]:
         raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror}", field="file") from exc
 
 
+_BINARY_MODE = "the file object must be opened in binary mode ('rb'), not text mode"
+
+
+def _is_async_file(file: object) -> bool:
+    return inspect.iscoroutinefunction(getattr(file, "read", None))
+
+
 def _inspect_stream(stream: BinaryIO) -> tuple[bytes, int]:
+    if isinstance(stream, io.TextIOBase):
+        raise InvalidInputError(_BINARY_MODE, field="file")
     if not stream.seekable():
         raise InvalidInputError(
             "the file object must be seekable (it is re-read on retry)", field="file"
         )
     start = stream.seek(0, os.SEEK_SET)
-    head = stream.read(5)
+    try:
+        head = stream.read(5)
+    except UnicodeDecodeError:  # a text-mode file that is not io.TextIOBase
+        raise InvalidInputError(_BINARY_MODE, field="file") from None
     size = stream.seek(0, os.SEEK_END)
     stream.seek(start)
+    return head, size
+
+
+async def _inspect_async_file(file: AsyncBinaryFile) -> tuple[bytes, int]:
+    try:
+        await file.seek(0, os.SEEK_SET)
+        head = await file.read(5)
+        size = await file.seek(0, os.SEEK_END)
+        await file.seek(0, os.SEEK_SET)
+    except UnicodeDecodeError:
+        raise InvalidInputError(_BINARY_MODE, field="file") from None
+    except (OSError, ValueError) as exc:  # not seekable, or closed
+        raise InvalidInputError(
+            f"the file object cannot be read from the start: {exc}", field="file"
+        ) from None
     return head, size
 
 
@@ -116,11 +154,12 @@ async def open_pdf(file: FileInput, filename: str | None = None) -> PdfSource:
             f"file must be a path, bytes or a binary file object, got {type(file).__name__}",
             field="file",
         )
-    head, size = await anyio.to_thread.run_sync(_inspect_stream, file)
+    if _is_async_file(file):
+        head, size = await _inspect_async_file(cast(AsyncBinaryFile, file))
+    else:
+        head, size = await anyio.to_thread.run_sync(_inspect_stream, cast(BinaryIO, file))
     if not isinstance(head, bytes):
-        raise InvalidInputError(
-            "the file object must be opened in binary mode ('rb')", field="file"
-        )
+        raise InvalidInputError(_BINARY_MODE, field="file")
     _check_pdf(head, size)
     name = filename or Path(str(getattr(file, "name", "") or "document.pdf")).name
     return PdfSource(file, size=size, filename=name)

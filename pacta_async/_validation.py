@@ -115,7 +115,16 @@ def check_enum(value: object, enum: type[E], field: str) -> E:
     )
 
 
+def _check_list(value: object, field: str) -> None:
+    # A dict or a str is iterable too, and would be taken apart key by key.
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"{field} must be a list of dicts, got {type(value).__name__}", field=field
+        )
+
+
 def check_recipients(recipients: Iterable[RecipientParam]) -> list[RecipientParam]:
+    _check_list(recipients, "recipients")
     checked: list[RecipientParam] = []
     for i, recipient in enumerate(recipients):
         where = f"recipients[{i}]"
@@ -138,6 +147,7 @@ def check_recipients(recipients: Iterable[RecipientParam]) -> list[RecipientPara
 def check_template_recipients(
     recipients: Iterable[GenerateRecipientParam],
 ) -> list[GenerateRecipientParam]:
+    _check_list(recipients, "recipients")
     checked: list[GenerateRecipientParam] = []
     for i, recipient in enumerate(recipients):
         where = f"recipients[{i}]"

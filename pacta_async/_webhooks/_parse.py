@@ -111,6 +111,12 @@ def parse_webhook(
 
 
 def _verify_secret(headers: Headers, secret: WebhookSecret) -> None:
+    if not isinstance(secret, str | _NoSecret):
+        # None is what an unset setting reads as: it must not mean "accept anything".
+        raise ConfigurationError(
+            f"the webhook secret must be a str (or NO_SECRET), got {type(secret).__name__}; "
+            "is the setting it comes from unset?"
+        )
     if secret == "":
         raise ConfigurationError(
             "the webhook secret is empty; set one on the subscription, or pass "
