@@ -8,10 +8,14 @@ arguments and returning the exit status. `main` only dispatches.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from . import _batch, _documents
-from ._output import PROG, Subparsers
+from ._output import PROG, Subparsers, fail
 
 __all__ = ["main"]
 
@@ -32,4 +36,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # usage errors and --help
         return int(exit_.code or 0)
     run: Callable[[argparse.Namespace], int] = args.run
-    return run(args)
+    try:
+        with _sigterm_as_interrupt():
+            return run(args)
+    except KeyboardInterrupt:  # a command with nothing of its own to say about it
+        return fail("interrupted", 130)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Through SIGINT, so the event loop cancels the running command as on Ctrl-C
+    # (asyncio's runner handles SIGINT; an exception raised here could land anywhere).
+    signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`, a container stopping) ends a command the way
+    Ctrl-C does: cleanly, with its message and status 130, instead of a silent death."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (tests call main())
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -96,6 +96,7 @@ class Resource:
             except _PARSE_ERRORS as exc:
                 if received.response is None:
                     raise
+                parse_model(received.response, expected)  # says what is wrong, if it can
                 raise _from_parse_error(received.response, expected, exc) from None
         parsed = response.parsed
         if isinstance(parsed, expected):

@@ -15,14 +15,17 @@ Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
 ``python -m pacta_async.testing --port 8080``. Needs the ``server`` extra.
 """
 
-from ._deliveries import Backoff, Delivery
-from ._errors import ApiError
-from ._fakeclock import FakeClock
-from ._faults import SEND_ROUTES, Faults, Storm
-from ._limits import Limits
-from ._pdf import make_pdf
-from ._server import ReferenceServer
-from ._state import Plan
+from .._extras import require_server_extra
+
+with require_server_extra():
+    from ._deliveries import Backoff, Delivery
+    from ._errors import ApiError
+    from ._fakeclock import FakeClock
+    from ._faults import SEND_ROUTES, Faults, Storm
+    from ._limits import Limits
+    from ._pdf import make_pdf
+    from ._server import ReferenceServer
+    from ._state import Plan
 
 __all__ = [
     "SEND_ROUTES",
