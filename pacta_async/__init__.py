@@ -38,6 +38,7 @@ from ._errors import (
 from ._options import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPager
 from ._params import (
+    AsyncBinaryFile,
     CreateItem,
     FieldParam,
     FileInput,
@@ -62,6 +63,7 @@ from ._webhooks import (
     DocumentSent,
     DocumentSigned,
     InMemoryDedupStore,
+    NoSecret,
     UnknownWebhookEvent,
     WebhookDeduplicator,
     WebhookEvent,
@@ -82,6 +84,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBinaryFile",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
@@ -114,6 +117,7 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "JournalError",
+    "NoSecret",
     "NotFoundError",
     "NotGiven",
     "PactaClient",

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "NO_SECRET",
     "SECRET_HEADER",
+    "NoSecret",
     "WebhookSecret",
     "parse_webhook",
 ]
@@ -43,21 +44,23 @@ SECRET_HEADER: Final = "x-pacta-secret"
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 
 
-class _NoSecret(enum.Enum):
+class NoSecret(enum.Enum):
+    """The type of `NO_SECRET`."""
+
     NO_SECRET = "NO_SECRET"
 
     def __repr__(self) -> str:
         return "NO_SECRET"
 
 
-NO_SECRET: Final = _NoSecret.NO_SECRET
+NO_SECRET: Final = NoSecret.NO_SECRET
 """Pass as `secret=` to accept deliveries of a subscription that has no secret.
 
 Anyone who learns the receiver's URL can then forge events, so this is a named value
 rather than an empty string: an unset environment variable must not switch checking off.
 """
 
-WebhookSecret = str | _NoSecret
+WebhookSecret = str | NoSecret
 """What `secret=` takes: the subscription's secret, or `NO_SECRET`."""
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -111,7 +114,7 @@ def parse_webhook(
 
 
 def _verify_secret(headers: Headers, secret: WebhookSecret) -> None:
-    if not isinstance(secret, str | _NoSecret):
+    if not isinstance(secret, str | NoSecret):
         # None is what an unset setting reads as: it must not mean "accept anything".
         raise ConfigurationError(
             f"the webhook secret must be a str (or NO_SECRET), got {type(secret).__name__}; "
