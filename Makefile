@@ -21,7 +21,7 @@ endef
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install test lint demo bench generate regenerate check-generated spec-update clean
+.PHONY: install test test-fast lint demo bench generate regenerate check-generated spec-update clean
 
 install: $(VENV)/.synced
 
@@ -35,6 +35,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 test: install
 	$(PY) -m pytest -q
+
+# The edit loop: everything but the long end-to-end runs (marked `slow`).
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check pacta_async tools tests examples benchmarks

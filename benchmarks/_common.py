@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,16 +69,33 @@ class Child:
         return self.process.pid
 
     def _wait_ready(self) -> str:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + _READY_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("READY "):
-                return line.split(" ", 1)[1].strip()
+        """The address on the child's READY line. A thread reads the lines, since a bare
+        readline() would wait past any deadline for a child that hangs silently."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            for line in stdout:
+                if line.startswith("READY "):
+                    ready.put(line.split(" ", 1)[1].strip())
+                    return
+            ready.put("")  # the child closed its stdout, most likely by exiting
+
+        threading.Thread(target=read, name=f"{self.name}-ready", daemon=True).start()
+        try:
+            address = ready.get(timeout=_READY_TIMEOUT)
+        except queue.Empty:
+            address = ""
+        if address:
+            return address
+        try:
+            exited: int | None = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            exited = None
         self.stop()
-        raise RuntimeError(f"{self.name} did not start")
+        why = f"exited with status {exited}" if exited is not None else "hung"
+        raise RuntimeError(f"{self.name} did not start within {_READY_TIMEOUT:.0f} s: it {why}")
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the child has used so far, from /proc."""

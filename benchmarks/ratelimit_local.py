@@ -1,4 +1,4 @@
-"""Rate-limit efficiency of the in-process limiter (issue 5), against a real server.
+"""Rate-limit efficiency of the in-process limiter, against a real server.
 
 Two runs of the same batch, 300 sends of prepared drafts by 32 concurrent tasks,
 through `TokenBucketLimiter` to the reference server in another process:

@@ -1,4 +1,4 @@
-"""Rate-limit efficiency of the shared Redis limiter: two processes, one token (issue 5).
+"""Rate-limit efficiency of the shared Redis limiter: two processes, one token.
 
 The benchmark starts a private redis-server on a free loopback port and the
 reference server (600 sends/min, burst 10, general limit out of the way) in their
@@ -21,59 +21,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
-from _common import PYTHON, control, free_port, log, reference_server, row
+from _common import PYTHON, control, log, reference_server, row
 from _sending import RetryCounter, send_all, server_pace, theoretical_minimum, worst_excess
+
+# The checkout is on sys.path through the editable install, as for pacta_async.
+from tests.redis_server import running_redis
 
 GENERAL = 100_000  # per minute: out of the way
 WORKERS = 2
 USE_TARGET = 0.95
-NO_DISK = ("--save", "", "--appendonly", "no")
 START_DELAY = 3.0  # seconds for the workers to import and connect before the start
 
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[int]:
-    """A throwaway redis-server on a free loopback port, persisting nothing."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    import redis
-
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, *NO_DISK],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            client = redis.Redis(port=port, socket_connect_timeout=0.2)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.exceptions.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.02)
-            client.close()
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """The tests' throwaway redis-server, in a temporary directory."""
+    with tempfile.TemporaryDirectory() as workdir, running_redis(Path(workdir)) as port:
+        yield port
 
 
 async def work(args: argparse.Namespace) -> dict[str, object]:

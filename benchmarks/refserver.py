@@ -34,6 +34,8 @@ from pacta_async import PactaClient
 from pacta_async.testing import Faults, Limits, ReferenceServer, make_pdf
 
 _SEND_SUFFIXES = ("/send", "/generate")
+# Under the parent's 30 s READY deadline (_common.py), so the cause shows here first.
+STARTUP_TIMEOUT = 20.0
 
 
 class BenchApp:
@@ -165,8 +167,9 @@ def main() -> int:
     async def serve() -> None:
         task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
         # uvicorn offers a flag, not an event, for "listening".
-        while not uvicorn_server.started and not task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            while not uvicorn_server.started and not task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         port = sock.getsockname()[1]
         print(f"READY http://127.0.0.1:{port}", flush=True)
         await task

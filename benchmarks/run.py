@@ -5,8 +5,8 @@ limit; it starts the servers it needs (over loopback, in their own processes) an
 reports ``ROW {json}`` lines on stdout. This runner collects them into one table,
 prints it, and writes it with the machine's description to benchmarks/results.md.
 
-`batch_memory.py` (issue 6) is run when it exists. It may report ROW lines like the
-others; otherwise its exit status and last line of output make its row.
+`batch_memory.py` reports no ROW lines: its exit status and last line of output make
+its row.
 
     python benchmarks/run.py [--only overhead pagination ...]
 """
@@ -38,18 +38,8 @@ RESULTS = HERE / "results.md"
 Row = dict[str, object]
 
 
-def _batch_memory_command() -> list[str]:
-    # Imported rather than run as __main__, so it works whether or not the script
-    # has a main guard; its `main() -> int` is the exit status.
-    code = "import sys, batch_memory; sys.exit(batch_memory.main())"
-    return [PYTHON, "-c", code]
-
-
 def run_step(name: str, script: str, limit: float) -> tuple[list[Row], float]:
-    path = HERE / script
-    if not path.exists():
-        return [{"measure": name, "figure": "not present yet", "target": "", "ok": None}], 0.0
-    command = _batch_memory_command() if name == "batch_memory" else [PYTHON, str(path)]
+    command = [PYTHON, str(HERE / script)]
     print(f"== {name}", file=sys.stderr, flush=True)
     started = time.monotonic()
     try:

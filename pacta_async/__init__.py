@@ -4,8 +4,9 @@ async with pacta_async.PactaClient() as client:
     document = await client.documents.create("contract.pdf", title="Q4 vendor agreement")
 """
 
-from typing import TYPE_CHECKING
+import typing
 
+from . import _exports
 from ._batch import Batch, BatchSummary, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
@@ -72,7 +73,7 @@ from ._webhooks import (
 )
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
     from ._ratelimit._redis import RedisRateLimiter
 
@@ -159,13 +160,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _set_public_module() -> None:
-    """Show `pacta_async.X` in tracebacks and IDE hovers, not the private module (as httpx)."""
-    for name in __all__:
-        value = globals().get(name)
-        module = getattr(value, "__module__", "")
-        if callable(value) and module.startswith(f"{__name__}._"):
-            value.__module__ = __name__
-
-
-_set_public_module()
+_exports.show_as_public(__name__, globals(), __all__)

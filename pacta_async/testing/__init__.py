@@ -15,6 +15,7 @@ Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
 ``python -m pacta_async.testing --port 8080``. Needs the ``server`` extra.
 """
 
+from .. import _exports
 from .._extras import require_server_extra
 
 with require_server_extra():
@@ -40,3 +41,5 @@ __all__ = [
     "Storm",
     "make_pdf",
 ]
+
+_exports.show_as_public(__name__, globals(), __all__)

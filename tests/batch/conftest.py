@@ -12,12 +12,6 @@ from pacta_async.testing import ReferenceServer
 from .support import client_for, fast_server
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """The library is anyio throughout: every batch test runs on both backends."""
-    return str(request.param)
-
-
 @pytest.fixture
 def server() -> ReferenceServer:
     return fast_server()

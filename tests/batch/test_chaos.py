@@ -16,7 +16,7 @@ from pacta_async.testing import SEND_ROUTES, Faults, ReferenceServer, Storm
 
 from .support import Interceptor, client_for, fast_server, make_drafts, make_template, people
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # 2,000 items through faults
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ reported sent when it was not."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
@@ -29,15 +27,6 @@ pytestmark = pytest.mark.anyio
 
 GET_DOCUMENT = "GET /documents/{documentId}"
 LIST_DOCUMENTS = "GET /documents"
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    fake = FakeClock()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(fake.autojump)
-        yield fake
-        tg.cancel_scope.cancel()
 
 
 async def test_sends_whose_answers_are_lost_happen_once(clock: FakeClock) -> None:

@@ -18,6 +18,8 @@ import pytest
 
 from pacta_async.testing import SEND_ROUTES, Faults, Limits, ReferenceServer, make_pdf
 
+pytestmark = pytest.mark.slow  # real CLI processes, killed and rerun
+
 ROWS = 150
 # Slow enough to stop part-way: 50 ms a request, 4 at a time, some answers lost.
 FAULTS = (Faults(latency=0.05), Faults(drop_after_rate=0.05, routes=SEND_ROUTES, seed=3))

@@ -18,6 +18,8 @@ from pacta_async import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    Document,
+    DocumentStatus,
     InvalidDocumentStatusError,
     InvalidFileError,
     NotFoundError,
@@ -29,17 +31,11 @@ from pacta_async import (
     ServerError,
 )
 from pacta_async.testing import FakeClock, Faults, Limits, ReferenceServer, make_pdf
-from pacta_async.types import Document, DocumentStatus
 
 pytestmark = pytest.mark.anyio
 
 UNLIMITED = Limits(general=1_000_000, send=1_000_000)
 SIGNER = {"name": "John Doe", "email": "john@acme.com", "role": "SIGNER"}
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from pacta_async import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    Document,
     InvalidDocumentStatusError,
     InvalidInputError,
     NotFoundError,
@@ -29,7 +30,6 @@ from pacta_async import (
     parse_webhook,
 )
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
-from pacta_async.types import Document
 
 pytestmark = pytest.mark.anyio
 

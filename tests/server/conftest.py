@@ -21,15 +21,12 @@ from starlette.routing import Route
 from pacta_async.testing import FakeClock, ReferenceServer, make_pdf
 
 BASE_URL = "http://pacta.test/api/v1"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+STARTUP_TIMEOUT = 10.0  # seconds a loopback server may take to listen
 
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """Overrides the jumping root clock: these tests step the server's time by hand."""
     return FakeClock()
 
 
@@ -132,9 +129,12 @@ def serve_app_in_thread(app: Any) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.002)
     try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start within {STARTUP_TIMEOUT:.0f} s")
+            time.sleep(0.002)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True

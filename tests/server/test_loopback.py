@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from typing import IO
 
 import anyio
 import httpx
@@ -142,13 +145,27 @@ async def test_500_concurrent_sends_in_process(
     assert [server.send_count(i) for i in ids] == [1] * 50
 
 
+def next_line(stream: IO[str], timeout: float = 20.0) -> str:
+    """The next line a child prints; a bare readline() would wait forever on a hung child.
+
+    On a timeout the reader thread ends when the caller stops the child (EOF)."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        line = lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"the server printed nothing within {timeout:.0f} s") from None
+    assert line, "the server exited before printing its address and token"
+    return line
+
+
 def test_the_command_line_server_prints_a_working_token() -> None:
     command = [sys.executable, "-m", "pacta_async.testing", "--port", "0", "--send-limit", "5"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            base_url = process.stdout.readline().split()[-1]
-            token = process.stdout.readline().split()[-1]
+            base_url = next_line(process.stdout).split()[-1]
+            token = next_line(process.stdout).split()[-1]
             assert base_url.startswith("http://127.0.0.1:")
             assert token.startswith("api_")
             response = httpx.post(

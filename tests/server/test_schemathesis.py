@@ -21,6 +21,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
 from pacta_async.testing._spec import spec_bytes
 
+pytestmark = pytest.mark.slow  # fuzzes every operation over loopback
+
 SERVER = ReferenceServer(limits=Limits(general=1_000_000, send=1_000_000))
 TOKEN = SERVER.create_token(SERVER.create_team())
 # Authenticated the schemathesis way, so that cases meant to lack the token do.

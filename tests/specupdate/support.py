@@ -95,7 +95,7 @@ def mutated(*mutations: Mutation) -> Spec:
 
 
 def spec_bytes(spec: Spec) -> bytes:
-    """The bytes `_specpull.write_spec` would write, as the snapshot's own are."""
+    """The bytes `tools.specpull.write_spec` would write, as the snapshot's own are."""
     return (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode()
 
 
@@ -141,7 +141,8 @@ class SpecServer:
 def project_copy(
     folder: Path, tests: Iterable[str] = (), extra_tests: dict[str, str] | None = None
 ) -> Path:
-    """A scratch project: the generation inputs and outputs, and the given test files.
+    """A scratch project: the generation inputs and outputs, the shared fixtures
+    (`tests/conftest.py`) and the given test files.
 
     `tests` are paths under the repository's `tests/` to copy unchanged; `extra_tests`
     maps file names under the copy's `tests/` to their source.
@@ -154,6 +155,7 @@ def project_copy(
         shutil.copytree(ROOT / name, folder / name, ignore=ignore)
     (folder / "tests").mkdir()
     (folder / "tests" / "__init__.py").touch()
+    shutil.copy2(ROOT / "tests" / "conftest.py", folder / "tests" / "conftest.py")
     for name in tests:
         shutil.copytree(ROOT / "tests" / name, folder / "tests" / name, ignore=ignore)
     for name, source in (extra_tests or {}).items():

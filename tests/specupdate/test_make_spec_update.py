@@ -28,6 +28,8 @@ from .support import (
     tree,
 )
 
+pytestmark = pytest.mark.slow  # each case regenerates a project and runs its suite
+
 CLIENT_UNDER_TEST = """\
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """`.github/workflows/regenerate.yml` cannot run here, so its structure is checked instead.
 
 What matters: it is valid YAML with the triggers, permissions and steps GitHub expects;
-every action is pinned; it reads the step outputs `_specupdate` writes, with the values
+every action is pinned; it reads the step outputs `tools.specupdate` writes, with the values
 it writes; the pull request's body is the file `make spec-update` wrote.
 """
 
@@ -23,7 +23,7 @@ TEXT = WORKFLOW_PATH.read_text()
 WORKFLOW: dict[Any, Any] = yaml.safe_load(TEXT)
 JOBS: dict[str, Any] = WORKFLOW["jobs"]
 STEPS: list[dict[str, Any]] = next(iter(JOBS.values()))["steps"]
-# The values `_specupdate` can write for each step output.
+# The values `tools.specupdate` can write for each step output.
 OUTPUT_VALUES = {
     "change": {
         Verdict(diff_specs(SNAPSHOT, spec), tests).change

@@ -9,11 +9,6 @@ import pytest
 from .support import load_example
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(scope="session")
 def receiver() -> ModuleType:
     """The example receiver module (examples/ is not a package)."""
