@@ -145,7 +145,6 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookSecret",
     "WebhookSignatureError",
-    "__version__",
     "parse_webhook",
 ]
 

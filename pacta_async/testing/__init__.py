@@ -16,9 +16,9 @@ Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
 """
 
 from .. import _exports
-from .._extras import require_server_extra
+from .._extras import require_server_extra as _require_server_extra
 
-with require_server_extra():
+with _require_server_extra():
     from ._deliveries import Backoff, Delivery
     from ._errors import ApiError
     from ._fakeclock import FakeClock
