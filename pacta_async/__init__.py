@@ -49,7 +49,7 @@ from ._params import (
 )
 from ._ratelimit import RateLimiter, TokenBucketLimiter
 from ._retry import RetryBudget, RetryEvent
-from ._version import __version__
+from ._version import __version__ as __version__
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
