@@ -13,12 +13,13 @@ import inspect
 import io
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
 
 import anyio
 import anyio.to_thread
+import httpx
 
 from ._errors import InvalidInputError
 from ._params import AsyncBinaryFile, FileInput, RecipientParam
@@ -39,42 +40,30 @@ class PdfSource:
         self.size = size
         self.filename = filename
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Every byte of the file from the start, however many times it is called."""
+    async def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`. Nothing stays open between reads, so an
+        upload abandoned half-way (a dropped connection) leaves nothing to clean up."""
         data = self._data
         if isinstance(data, bytes):
-            for start in range(0, self.size, CHUNK_BYTES):
-                yield data[start : start + CHUNK_BYTES]
-            return
+            return data[offset : offset + size]
         if isinstance(data, Path):
-            async with await anyio.open_file(data, "rb") as file:
-                async for chunk in _read_exactly(file.read, self.size):
-                    yield chunk
-            return
+            return await anyio.to_thread.run_sync(_read_path_at, data, offset, size)
         if _is_async_file(data):
             async_file = cast(AsyncBinaryFile, data)
-            await async_file.seek(0)
-            async for chunk in _read_exactly(async_file.read, self.size):
-                yield chunk
-            return
-        stream = cast(BinaryIO, data)
-        await anyio.to_thread.run_sync(stream.seek, 0)
-        async for chunk in _read_exactly(
-            lambda n: anyio.to_thread.run_sync(stream.read, n), self.size
-        ):
-            yield chunk
+            await async_file.seek(offset)
+            return await async_file.read(size)
+        return await anyio.to_thread.run_sync(_read_stream_at, cast(BinaryIO, data), offset, size)
 
 
-async def _read_exactly(read: Callable[[int], Awaitable[bytes]], size: int) -> AsyncIterator[bytes]:
-    remaining = size
-    while remaining:
-        chunk = await read(min(CHUNK_BYTES, remaining))
-        if not chunk:
-            raise InvalidInputError(
-                "the file got shorter while it was being uploaded", field="file"
-            )
-        remaining -= len(chunk)
-        yield chunk
+def _read_path_at(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb") as file:
+        file.seek(offset)
+        return file.read(size)
+
+
+def _read_stream_at(stream: BinaryIO, offset: int, size: int) -> bytes:
+    stream.seek(offset)
+    return stream.read(size)
 
 
 def _check_pdf(head: bytes, size: int) -> None:
@@ -170,8 +159,11 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-class MultipartUpload:
-    """A `multipart/form-data` body with known length that can be sent more than once."""
+class MultipartUpload(httpx.AsyncByteStream):
+    """A `multipart/form-data` body with known length that can be sent more than once.
+
+    Given to httpx as the request's stream (not as `content=`, which httpx would wrap in
+    an async generator of its own)."""
 
     def __init__(
         self,
@@ -213,8 +205,34 @@ class MultipartUpload:
             "Content-Length": str(length),
         }
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._head
-        async for chunk in self._pdf.chunks():
-            yield chunk
-        yield self._tail
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _Chunks(self._head, self._pdf, self._tail)
+
+
+class _Chunks(AsyncIterator[bytes]):
+    """One pass over the body, from the first byte. A plain object, not an async
+    generator: abandoned mid-upload, it leaves nothing to finalise (trio would warn)."""
+
+    def __init__(self, head: bytes, pdf: PdfSource, tail: bytes) -> None:
+        self._head: bytes | None = head
+        self._pdf = pdf
+        self._offset = 0
+        self._tail: bytes | None = tail
+
+    async def __anext__(self) -> bytes:
+        if self._head is not None:
+            head, self._head = self._head, None
+            return head
+        if self._offset < self._pdf.size:
+            want = min(CHUNK_BYTES, self._pdf.size - self._offset)
+            chunk = await self._pdf.read_at(self._offset, want)
+            if not chunk:
+                raise InvalidInputError(
+                    "the file got shorter while it was being uploaded", field="file"
+                )
+            self._offset += len(chunk)
+            return chunk
+        if self._tail is not None:
+            tail, self._tail = self._tail, None
+            return tail
+        raise StopAsyncIteration

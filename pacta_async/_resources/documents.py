@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 from pacta_api.api.documents import (
     create_embed_token,
     create_field,
@@ -82,8 +83,14 @@ async def upload(
     pdf = await open_pdf(file, filename)
     body = MultipartUpload(pdf, title=title, external_id=external_id, recipients=checked)
     http = resource._api.get_async_httpx_client()
+    # The body goes in as the request's stream, so httpx sends it as is, from the start
+    # on every attempt.
+    built = http.build_request("POST", path, headers=body.headers)
+    request = httpx.Request(
+        "POST", built.url, headers=built.headers, stream=body, extensions=built.extensions
+    )
     with options:
-        response = await http.post(path, content=body, headers=body.headers)
+        response = await http.send(request)
     return parse_model(response, expected)
 
 
