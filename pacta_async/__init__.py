@@ -18,6 +18,7 @@ from ._errors import (
     BadRequestError,
     ClientClosedError,
     ConfigurationError,
+    DedupStoreUnavailableError,
     EventLoopMismatchError,
     InvalidDocumentStatusError,
     InvalidFileError,
@@ -63,6 +64,7 @@ from ._webhooks import (
     DocumentRejected,
     DocumentSent,
     DocumentSigned,
+    HandlingState,
     InMemoryDedupStore,
     NoSecret,
     UnknownWebhookEvent,
@@ -76,6 +78,7 @@ from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEv
 if typing.TYPE_CHECKING:
     # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
     from ._ratelimit._redis import RedisRateLimiter
+    from ._webhooks._redis import RedisDedupStore
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -96,6 +99,7 @@ __all__ = [
     "ConfigurationError",
     "CreateItem",
     "DedupStore",
+    "DedupStoreUnavailableError",
     "Document",
     "DocumentCancelled",
     "DocumentCompleted",
@@ -111,6 +115,7 @@ __all__ = [
     "FileInput",
     "GenerateItem",
     "GenerateRecipientParam",
+    "HandlingState",
     "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
@@ -130,6 +135,7 @@ __all__ = [
     "RateLimiterUnavailableError",
     "RecipientParam",
     "RecipientRole",
+    "RedisDedupStore",
     "RedisRateLimiter",
     "ResponseValidationError",
     "RetryBudget",
@@ -156,6 +162,12 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    # So does RedisDedupStore.
+    if name == "RedisDedupStore":
+        from ._webhooks._redis import RedisDedupStore
+
+        RedisDedupStore.__module__ = __name__
+        return RedisDedupStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -191,7 +191,7 @@ CASES: list[tuple[str, Case, type[PactaError], str | None]] = [
     ("token as int", lambda w: client_with(w, token=12345678), ConfigurationError, "must be a str"),
     ("token as bytes", lambda w: client_with(w, token=b"api_abcdefgh123"), ConfigurationError, "must be a str"),
     ("base URL with a query", lambda w: client_with(w, base_url="https://pacta.example.com?x=1"), ConfigurationError, "query"),
-    ("webhook secret=None", lambda w: webhook(None), ConfigurationError, "must be a str"),
+    ("webhook secret=None", lambda w: webhook(None), ConfigurationError, "must be a string"),
 ]  # fmt: skip
 
 
