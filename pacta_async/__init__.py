@@ -16,8 +16,10 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     DedupStoreUnavailableError,
+    EventLoopMismatchError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -28,6 +30,7 @@ from ._errors import (
     PlanRequiredError,
     RateLimitError,
     RateLimiterUnavailableError,
+    ResponseValidationError,
     ServerError,
     ServerUnreachableError,
     UnknownOutcomeError,
@@ -35,8 +38,10 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._options import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPager
 from ._params import (
+    AsyncBinaryFile,
     CreateItem,
     FieldParam,
     FileInput,
@@ -49,6 +54,7 @@ from ._response import APIResponse
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
+from ._version import __version__ as __version__
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -64,6 +70,7 @@ from ._webhooks import (
     DocumentSigned,
     HandlingState,
     InMemoryDedupStore,
+    NoSecret,
     UnknownWebhookEvent,
     WebhookDeduplicator,
     WebhookEvent,
@@ -81,16 +88,19 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_SEND_ROUTES",
     "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
+    "NOT_GIVEN",
     "NO_SECRET",
     "APIConnectionError",
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBinaryFile",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
     "BatchSummary",
+    "ClientClosedError",
     "Clock",
     "ConfigurationError",
     "CreateItem",
@@ -106,6 +116,7 @@ __all__ = [
     "DocumentSigned",
     "DocumentStatus",
     "Duplicate",
+    "EventLoopMismatchError",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -119,7 +130,9 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "JournalError",
+    "NoSecret",
     "NotFoundError",
+    "NotGiven",
     "PactaClient",
     "PactaError",
     "PermissionDeniedError",
@@ -131,6 +144,7 @@ __all__ = [
     "RecipientRole",
     "RedisDedupStore",
     "RedisRateLimiter",
+    "ResponseValidationError",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",

@@ -47,6 +47,8 @@ def _run_list(args: argparse.Namespace) -> int:
 
     try:
         documents = anyio.run(main)
+    except KeyboardInterrupt:
+        return fail("interrupted; nothing was listed", 130)
     except ConfigurationError as exc:
         return fail(str(exc), 2)
     except PactaError as exc:

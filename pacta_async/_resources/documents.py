@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 from pacta_api.api.documents import (
     create_embed_token,
     create_field,
@@ -31,6 +32,7 @@ from pacta_api.models import (
     RecipientList,
     RecipientRole,
     SendDocumentRequest,
+    Template,
 )
 from pacta_api.types import UNSET
 
@@ -48,18 +50,22 @@ from .._validation import (
     check_recipients,
     check_text,
 )
-from ._base import Background, Resource, Timeout
+from ._base import Resource, Timeout, parse_model
 
 if TYPE_CHECKING:
-    from pacta_api.client import AuthenticatedClient
+    from pacta_api.client import Client
 
 __all__ = ["Documents", "Fields", "Recipients", "upload"]
+
+
+M = TypeVar("M", Document, Template)  # what an upload creates
 
 
 async def upload(
     resource: Resource,
     path: str,
     file: FileInput,
+    expected: type[M],
     *,
     title: str,
     recipients: Iterable[RecipientParam],
@@ -67,8 +73,9 @@ async def upload(
     filename: str | None,
     timeout: Timeout,
     max_retries: int | None,
-) -> dict[str, object]:
-    """POST a PDF with its form fields as Pacta's multipart body; returns the JSON answer."""
+) -> M:
+    """POST a PDF with its form fields as Pacta's multipart body; returns the parsed answer."""
+    options = request_options(timeout=timeout, max_retries=max_retries)
     check_text(title, "title")
     if external_id is not None:
         check_text(external_id, "external_id")
@@ -76,10 +83,15 @@ async def upload(
     pdf = await open_pdf(file, filename)
     body = MultipartUpload(pdf, title=title, external_id=external_id, recipients=checked)
     http = resource._api.get_async_httpx_client()
-    with request_options(timeout=timeout, max_retries=max_retries):
-        response = await http.post(path, content=body, headers=body.headers)
-    data: dict[str, object] = response.json()
-    return data
+    # The body goes in as the request's stream, so httpx sends it as is, from the start
+    # on every attempt.
+    built = http.build_request("POST", path, headers=body.headers)
+    request = httpx.Request(
+        "POST", built.url, headers=built.headers, stream=body, extensions=built.extensions
+    )
+    with options:
+        response = await http.send(request)
+    return parse_model(response, expected)
 
 
 class Recipients(Resource):
@@ -180,10 +192,10 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, api: AuthenticatedClient, background: Background) -> None:
-        super().__init__(api, background)
-        self.recipients = Recipients(api, background)
-        self.fields = Fields(api, background)
+    def __init__(self, api: Client) -> None:
+        super().__init__(api)
+        self.recipients = Recipients(api)
+        self.fields = Fields(api)
 
     async def create(
         self,
@@ -202,10 +214,11 @@ class Documents(Resource):
         validated before anything is sent; a file on disk is streamed, never read
         whole into memory.
         """
-        data = await upload(
+        return await upload(
             self,
             "/documents",
             file,
+            Document,
             title=title,
             recipients=recipients,
             external_id=external_id,
@@ -213,7 +226,6 @@ class Documents(Resource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return Document.from_dict(data)
 
     async def get(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
@@ -262,7 +274,7 @@ class Documents(Resource):
             )
             return result.documents, result.total_pages
 
-        return AsyncPager(fetch, task_group=self._background())
+        return AsyncPager(fetch)
 
     async def delete(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None

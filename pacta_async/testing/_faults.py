@@ -65,7 +65,11 @@ class Faults:
     request is read, and processes it `late_delay` seconds later, as a real server
     does with a request whose client gave up (this needs `ReferenceServer.running()`
     in-process). Injected answers consume no rate limit, and injected 5xx carry no
-    `X-RateLimit-*` headers.
+    `X-RateLimit-*` headers. A proxy's page echoes the request's headers,
+    `Authorization` included, as some proxies' error pages do.
+
+    `login_page_rate` answers 200 with an HTML sign-in page instead of the API, as an
+    SSO gateway, a captive portal or a wrong base URL would; nothing is processed.
     """
 
     error_rate: float = attrs.field(default=0.0, validator=_rate)
@@ -81,6 +85,7 @@ class Faults:
     proxy_clock_skew: float = 0.0
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     seed: int = 0
+    login_page_rate: float = attrs.field(default=0.0, validator=_rate)
 
     def __attrs_post_init__(self) -> None:
         if not self.error_statuses or not set(self.error_statuses) <= {500, 502, 503, 504}:
@@ -99,6 +104,7 @@ class FaultPlan:
     # Rewrite a 429's Retry-After as an HTTP date by a clock this far ahead; None: don't.
     dated_retry_after_skew: float | None = None
     late: float | None = None  # processed this many seconds after the connection dropped
+    login_page: bool = False
 
 
 class _Rule:
@@ -149,6 +155,7 @@ class FaultInjector:
         error: int | None = None
         dated: float | None = None
         late: float | None = None
+        login_page = False
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
@@ -168,4 +175,6 @@ class FaultInjector:
                     dated = faults.proxy_clock_skew
                 if late is None and rolls[4] < faults.late_rate:
                     late = faults.late_delay
-        return FaultPlan(latency, storm, drop_before, error, drop_after, dated, late)
+                if faults.login_page_rate:  # drawn only when asked for: seeds stay as they were
+                    login_page = login_page or rule.random.random() < faults.login_page_rate
+        return FaultPlan(latency, storm, drop_before, error, drop_after, dated, late, login_page)

@@ -132,8 +132,10 @@ class FaultLayer:
             await self._storm(plan.storm_retry_after)(scope, receive, send)
         elif plan.drop_before:
             await _drop(send)
+        elif plan.login_page:
+            await _LOGIN_PAGE(scope, receive, send)
         elif plan.error_status is not None:
-            await _server_error(plan.error_status)(scope, receive, send)
+            await _server_error(plan.error_status, Headers(scope=scope))(scope, receive, send)
         elif plan.drop_after:
             await self._app(scope, receive, _discard)
             await _drop(send)
@@ -199,11 +201,25 @@ async def _discard(message: Message) -> None:
     """The answer to a request whose connection drops after it was processed."""
 
 
-def _server_error(status: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """500 as Pacta writes it; 502-504 as a proxy in front of it would."""
+_LOGIN_PAGE = HTMLResponse(
+    "<!doctype html><html><head><title>Sign in</title></head><body>"
+    '<form method="post" action="/login"><input name="user"><input name="password" '
+    'type="password"><button>Sign in</button></form></body></html>\n'
+)
+
+
+def _server_error(
+    status: int, request_headers: Headers
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """500 as Pacta writes it; 502-504 as a proxy in front of it would, echoing the
+    request's headers (a 200-character snippet of the page can end inside the token)."""
     if status == 500:
         body = {"code": "INTERNAL_ERROR", "message": "Internal server error", "details": None}
         return JSONResponse(body, status_code=500)
     title = f"{status} {_REASONS[status]}"
-    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n"
+    echoed = "\n".join(f"{name}: {value}" for name, value in request_headers.items())
+    page = (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<pre>{echoed}</pre></body></html>\n"
+    )
     return HTMLResponse(page, status_code=status)
