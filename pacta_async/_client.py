@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Final, NoReturn, Self
 from urllib.parse import urlsplit
@@ -14,6 +14,8 @@ import httpx
 from pacta_api.client import Client
 
 from ._batch import Account, Batch, token_hash
+from ._batch._batch import SETTLE_MARGIN
+from ._batch._single import create_once
 from ._clock import Clock, SystemClock
 from ._errors import ClientClosedError, ConfigurationError, InvalidInputError
 from ._logging import setup_logging
@@ -26,6 +28,7 @@ from ._routes import DEFAULT_SEND_ROUTES, SendRoutes
 from ._transport import Lifetime, PactaTransport
 from ._validation import check_max_retries, check_timeout, check_url
 from ._version import __version__
+from .types import Document
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "PactaClient"]
 
@@ -258,8 +261,8 @@ class PactaClient(RawRequests):
             transport=self._transport,
         )
         self._api.set_async_httpx_client(http)
-        self.documents = Documents(self._api)
-        self.templates = Templates(self._api)
+        self.documents = Documents(self._api, clock=self._clock, create_once=self._create_once)
+        self.templates = Templates(self._api, create_once=self._create_once)
         self.webhooks = Webhooks(self._api)
         self.batch = Batch(
             self.documents,
@@ -272,6 +275,14 @@ class PactaClient(RawRequests):
         self._requester = requester
         self.with_raw_response = RawResponseRequests(requester)
         self.with_streaming_response = StreamingRequests(requester)
+
+    async def _create_once(
+        self, create: Callable[[], Awaitable[Document]], external_id: str
+    ) -> Document:
+        settle = _longest_request(self._timeout) + SETTLE_MARGIN
+        return await create_once(
+            self.documents, self.templates, self._clock, create, external_id, settle=settle
+        )
 
     @property
     def generated_client(self) -> Client:

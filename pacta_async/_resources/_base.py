@@ -4,18 +4,19 @@ success answer into a model, or into a typed error when the body is not Pacta's.
 from __future__ import annotations
 
 import json
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 from pacta_api.client import Client
+from pacta_api.models import Document
 from pacta_api.types import Response
 
 from .._errors import PactaError, ResponseValidationError
 from .._options import receive_response, request_options
 from .._redaction import redacted_response
 
-__all__ = ["Resource", "Timeout", "parse_model"]
+__all__ = ["CreateOnce", "Resource", "Timeout", "parse_model"]
 
 
 class _Model(Protocol):
@@ -25,6 +26,8 @@ class _Model(Protocol):
 
 T = TypeVar("T", bound=_Model)
 Timeout = float | httpx.Timeout | None
+# Makes the document `create()` makes, which carries the given externalId, exactly once.
+CreateOnce = Callable[[Callable[[], Awaitable[Document]], str], Awaitable[Document]]
 
 # What the generated parsers raise on a body of the wrong shape: a missing key, a
 # null where an object belongs, a date or enum value that does not parse.

@@ -36,6 +36,8 @@ from pacta_api.models import (
 )
 from pacta_api.types import UNSET
 
+from .._batch._single import find_by_external_id
+from .._clock import Clock
 from .._multipart import FileInput, MultipartUpload, open_pdf
 from .._options import request_options
 from .._pagination import AsyncPager
@@ -50,7 +52,7 @@ from .._validation import (
     check_recipients,
     check_text,
 )
-from ._base import Resource, Timeout, parse_model
+from ._base import CreateOnce, Resource, Timeout, parse_model
 
 if TYPE_CHECKING:
     from pacta_api.client import Client
@@ -192,10 +194,12 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, api: Client) -> None:
+    def __init__(self, api: Client, *, clock: Clock, create_once: CreateOnce) -> None:
         super().__init__(api)
         self.recipients = Recipients(api)
         self.fields = Fields(api)
+        self._clock = clock
+        self._create_once = create_once
 
     async def create(
         self,
@@ -213,19 +217,45 @@ class Documents(Resource):
         The file is checked (a PDF, not empty, at most 50 MiB) and the recipients
         validated before anything is sent; a file on disk is streamed, never read
         whole into memory.
+
+        With an `external_id` the upload happens exactly once: after an answer lost
+        to a timeout, a dropped connection or a 5xx, Pacta is checked for the
+        document with that externalId (after the settle window, since Pacta may
+        still be processing the request) and it is returned, or uploaded again only
+        if it is not there. Without one, an upload that may have reached Pacta is
+        never repeated.
         """
-        return await upload(
-            self,
-            "/documents",
-            file,
-            Document,
-            title=title,
-            recipients=recipients,
-            external_id=external_id,
-            filename=filename,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+
+        async def create() -> Document:
+            return await upload(
+                self,
+                "/documents",
+                file,
+                Document,
+                title=title,
+                recipients=recipients,
+                external_id=external_id,
+                filename=filename,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+
+        if external_id is None:
+            return await create()
+        check_text(external_id, "external_id")
+        return await self._create_once(create, external_id)
+
+    async def find(self, *, external_id: str) -> Document | None:
+        """The document that carries `external_id`, or None.
+
+        Pacta cannot filter by externalId, so this pages through the team's
+        documents, newest first, 100 a page, until it finds it: one request when it
+        is recent, one per 100 documents in the team when there is none. A page
+        that fails is asked again and the scan resumes there; its error is raised
+        once that page has failed for 5 minutes (a refused one, such as a 401, at
+        once).
+        """
+        return await find_by_external_id(self, self._clock, check_text(external_id, "external_id"))
 
     async def get(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None

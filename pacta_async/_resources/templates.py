@@ -9,6 +9,7 @@ from pacta_api.api.templates import (
     generate_document_from_template,
     list_templates,
 )
+from pacta_api.client import Client
 from pacta_api.models import (
     DirectLink,
     Document,
@@ -29,7 +30,7 @@ from .._validation import (
     check_template_recipients,
     check_text,
 )
-from ._base import Resource, Timeout
+from ._base import CreateOnce, Resource, Timeout
 from .documents import upload
 
 __all__ = ["Templates"]
@@ -37,6 +38,10 @@ __all__ = ["Templates"]
 
 class Templates(Resource):
     """`client.templates`."""
+
+    def __init__(self, api: Client, *, create_once: CreateOnce) -> None:
+        super().__init__(api)
+        self._create_once = create_once
 
     async def create(
         self,
@@ -106,8 +111,12 @@ class Templates(Resource):
     ) -> Document:
         """Create a document from a template and send it (PENDING). Counts as a send.
 
-        Give each document an `external_id` you can look up: if the answer is lost,
-        that is how to tell whether the document was created before trying again.
+        With an `external_id` the document is made exactly once: after an answer lost
+        to a timeout, a dropped connection or a 5xx, Pacta is checked for the
+        document with that externalId (after the settle window, since Pacta may still
+        be processing the request) and it is returned, or generated again only if it
+        is not there. Without one, a generate that may have reached Pacta is never
+        repeated.
         """
         body = GenerateDocumentRequest(
             recipients=[
@@ -118,10 +127,17 @@ class Templates(Resource):
             external_id=UNSET if external_id is None else check_text(external_id, "external_id"),
             send_email=send_email,
         )
-        call = generate_document_from_template.asyncio_detailed(
-            check_id(template_id, "template_id"), client=self._api, body=body
-        )
-        return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+        checked_id = check_id(template_id, "template_id")
+
+        async def generate() -> Document:
+            call = generate_document_from_template.asyncio_detailed(
+                checked_id, client=self._api, body=body
+            )
+            return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+        if external_id is None:
+            return await generate()
+        return await self._create_once(generate, external_id)
 
     async def create_direct_link(
         self, template_id: int, *, timeout: Timeout = None, max_retries: int | None = None

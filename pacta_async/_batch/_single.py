@@ -1,0 +1,60 @@
+"""One document looked up, or made exactly once, by its externalId, outside a batch.
+
+`client.documents.find` and a `create` or `generate` given an `external_id` use the
+batch's own machinery: the finder's scan, which retries a failed page and resumes
+there, and the engine's loop, which after an ambiguous failure checks the server,
+waits out the settle window (Pacta keeps processing a request its client gave up
+on) and repeats the request only when a fresh check finds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from .._clock import Clock
+from ..types import Document
+from ._batch import DEFAULT_UNREACHABLE_TIMEOUT
+from ._engine import CHECK_BUDGET, Engine, Reachability
+from ._finder import ExternalIdFinder
+from ._journal import NoJournal
+
+if TYPE_CHECKING:
+    from .._resources import Documents, Templates
+
+__all__ = ["create_once", "find_by_external_id"]
+
+
+async def find_by_external_id(
+    documents: Documents, clock: Clock, external_id: str
+) -> Document | None:
+    """The document carrying `external_id` (the newest, should there be several)."""
+    finder = ExternalIdFinder(documents, clock, CHECK_BUDGET)
+    return await finder.find(external_id, 0)
+
+
+async def create_once(
+    documents: Documents,
+    templates: Templates,
+    clock: Clock,
+    create: Callable[[], Awaitable[Document]],
+    external_id: str,
+    *,
+    settle: float,
+) -> Document:
+    """`create()`, whose document carries `external_id`, made exactly once.
+
+    No floor is known without asking first, so a check scans down to the team's
+    oldest document; the document it looks for is the newest, on the first page,
+    when it exists.
+    """
+    engine = Engine(
+        documents,
+        templates,
+        clock,
+        NoJournal(),
+        None,
+        settle=settle,
+        reachability=Reachability(clock, DEFAULT_UNREACHABLE_TIMEOUT),
+    )
+    return await engine.create_once(create, external_id, maybe_created=False)
