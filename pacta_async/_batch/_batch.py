@@ -45,6 +45,7 @@ from .._params import CreateItem, GenerateItem
 from .._validation import check_id, check_text
 from ..types import Document, DocumentStatus
 from ._engine import Engine, Reachability
+from ._finder import ExternalIdFinder
 from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
@@ -458,7 +459,7 @@ class Batch:
                 raise JournalError(
                     f"{path} is the journal of batch {header.batch_id!r}, not {batch_id!r}"
                 )
-            await self._check_account(header.account, path)
+            await self._check_account(engine.finder, header.account, path)
             return header, {}
         batch_id = batch_id or _describe_id(kind)
         held: dict[str, Document] = {}
@@ -476,21 +477,23 @@ class Batch:
                 len(held),
             )
             floor = max((document.id for document in held.values()), default=0)
-            newest, team_id = await self._newest(team_id)
+            newest, team_id = await _newest(engine.finder, team_id)
             floor = max(floor, newest)
         else:
-            floor, team_id = await self._newest(None)
+            floor, team_id = await _newest(engine.finder, None)
         account = _with_team(self._account, team_id)
         header = BatchHeader(batch_id, kind.name, kind.target, floor, account)
         await engine.journal.start(header)
         return header, held
 
-    async def _check_account(self, recorded: Account, path: str | os.PathLike[str] | None) -> None:
+    async def _check_account(
+        self, finder: ExternalIdFinder, recorded: Account, path: str | os.PathLike[str] | None
+    ) -> None:
         ours = self._account
         if recorded.base_url == ours.base_url and recorded.token_hash == ours.token_hash:
             return
         if recorded.base_url == ours.base_url:
-            _, team_id = await self._newest(None)
+            _, team_id = await _newest(finder, None)
             ours = _with_team(ours, team_id)
         if not recorded.same(ours):
             raise JournalError(
@@ -498,20 +501,20 @@ class Batch:
                 "use a new journal file for another account"
             )
 
-    async def _newest(self, team_id: int | None) -> tuple[int, int | None]:
-        """The newest document's id (0 for none), and the team (when it has a document)."""
-        listing = await self._documents.list(page=1, per_page=1)
-        if not listing.documents:
-            return 0, team_id
-        newest = listing.documents[0]
-        return newest.id, newest.team_id if team_id is None else team_id
-
 
 @attrs.frozen
 class _Options:
     batch_id: str | None
     settle_window: float | None
     unreachable_timeout: float
+
+
+async def _newest(finder: ExternalIdFinder, team_id: int | None) -> tuple[int, int | None]:
+    """The newest document's id (0 for none), and the team (when it has a document)."""
+    newest = await finder.newest()
+    if newest is None:
+        return 0, team_id
+    return newest.id, newest.team_id if team_id is None else team_id
 
 
 def _with_team(account: Account, team_id: int | None) -> Account:

@@ -25,6 +25,7 @@ from .._errors import (
     InvalidDocumentStatusError,
     PactaError,
     RateLimitError,
+    RateLimiterUnavailableError,
     ServerUnreachableError,
     UnknownOutcomeError,
 )
@@ -199,6 +200,8 @@ class Engine:
             else:
                 self.reachability.reached()
                 return found
+            if isinstance(error, RateLimiterUnavailableError):
+                raise error  # nothing leaves until the limiter is back: stops the batch
             self.reachability.failed(error)
             refused = classify(error) is Outcome.REJECTED  # asking again will not help
             if refused or self.clock.monotonic() >= deadline:

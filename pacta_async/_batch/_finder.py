@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .._clock import Clock
-from .._errors import PactaError
+from .._errors import PactaError, RateLimiterUnavailableError
 from .._validation import MAX_PER_PAGE
 from ..types import Document
 from ._outcome import Outcome, as_pacta_error, backoff, classify
@@ -84,6 +84,11 @@ class ExternalIdFinder:
                 seen[document.external_id].append(document.id)
         return {key: sorted(ids) for key, ids in seen.items() if len(ids) > 1}
 
+    async def newest(self) -> Document | None:
+        """The team's newest document, its page retried as any other."""
+        documents, _ = await self._page(1, per_page=1)
+        return documents[0] if documents else None
+
     async def _serve_waiting(self) -> None:
         batch, self._waiting = self._waiting, []
         wanted: dict[str, int] = {}
@@ -131,18 +136,22 @@ class ExternalIdFinder:
                 return
             page += 1
 
-    async def _page(self, page: int) -> tuple[list[Document], int]:
+    async def _page(self, page: int, per_page: int = MAX_PER_PAGE) -> tuple[list[Document], int]:
         deadline = self._clock.monotonic() + self._budget
         tries = 0
         while True:
             tries += 1
             self.requests += 1
             try:
-                listing = await self._documents.list(page=page, per_page=MAX_PER_PAGE)
+                listing = await self._documents.list(page=page, per_page=per_page)
             except Exception as exc:
                 error: PactaError = as_pacta_error(exc)
             else:
                 return listing.documents, listing.total_pages
-            if classify(error) is Outcome.REJECTED or self._clock.monotonic() >= deadline:
+            # A fail-closed limiter lets no page out until it is fixed: asking again is no use.
+            hopeless = isinstance(error, RateLimiterUnavailableError)
+            if hopeless or classify(error) is Outcome.REJECTED:
+                raise error
+            if self._clock.monotonic() >= deadline:
                 raise error
             await self._clock.sleep(backoff(tries))

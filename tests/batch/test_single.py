@@ -82,7 +82,8 @@ async def test_find_pages_past_the_first_hundred_and_answers_none_when_absent(
             await _generate(client, template, n)
         counting.requests.clear()
         found = await client.documents.find(external_id="order-0")
-        assert found is not None and found.id == oldest
+        assert found is not None
+        assert found.id == oldest
         assert counting.requests == ["GET /api/v1/documents"] * 3  # 230 documents
         counting.requests.clear()
         assert await client.documents.find(external_id="order-404") is None
@@ -100,7 +101,8 @@ async def test_find_retries_failed_pages_and_resumes(
             await _generate(client, template, n)
         fake_server.set_faults(Faults(error_rate=0.7, routes=LIST, seed=3))
         found = await client.documents.find(external_id="order-0")
-    assert found is not None and found.id == oldest
+    assert found is not None
+    assert found.id == oldest
 
 
 async def test_find_checks_its_input_before_sending_and_types_a_refusal(

@@ -1,0 +1,296 @@
+"""How a batch stops, or converges, when the trouble is not one item's: a full disk under
+the journal, a fail-closed limiter whose Redis died, a template refused or gone, Pacta
+answering half of everything with 5xx, Pacta unreachable past the deadline."""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from pacta_async import (
+    GenerateItem,
+    ItemResult,
+    ItemStatus,
+    JournalError,
+    NotFoundError,
+    PactaClient,
+    PermissionDeniedError,
+    ServerUnreachableError,
+)
+from pacta_async._batch import _journal
+from pacta_async._cli import main
+from pacta_async.testing import FakeClock, Faults
+
+from .support import (
+    Interceptor,
+    client_for,
+    documents_by_external_id,
+    fast_server,
+    make_template,
+    people,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def clock() -> AsyncIterator[FakeClock]:
+    fake = FakeClock()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fake.autojump)
+        yield fake
+        tg.cancel_scope.cancel()
+
+
+def _exactly_once(held: collections.Counter[str | None], items: int) -> None:
+    made = {key: count for key, count in held.items() if key is not None}
+    assert len(made) == items
+    assert set(made.values()) == {1}
+
+
+# -- a full disk under the journal ------------------------------------------------------
+
+
+class _DiskFills:
+    """Every journal connection gets a real SQLITE_FULL once `fill()` is called: SQLite's
+    page limit set to the pages the file has, as a full disk would leave it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._connections: list[sqlite3.Connection] = []
+        self.failures = 0
+        connect = sqlite3.connect
+
+        def connecting(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            connection = connect(*args, **kwargs)
+            self._connections.append(connection)
+            return connection
+
+        monkeypatch.setattr(_journal.sqlite3, "connect", connecting)
+        run = _journal.SqliteJournal._run
+
+        async def counting(journal: _journal.SqliteJournal, call: Callable[[], Any]) -> Any:
+            try:
+                return await run(journal, call)
+            except JournalError:
+                self.failures += 1
+                raise
+
+        monkeypatch.setattr(_journal.SqliteJournal, "_run", counting)
+
+    def fill(self) -> None:
+        for connection in self._connections:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+async def test_a_full_disk_in_several_workers_is_one_journal_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    disk = _DiskFills(monkeypatch)
+    server = fast_server()
+    token = server.create_token(server.create_team())
+    done = 0
+
+    def fill_after_three(result: ItemResult[GenerateItem]) -> None:
+        nonlocal done
+        done += 1
+        if done == 3:
+            disk.fill()
+
+    async with client_for(server, token) as client:
+        template_id, placeholder = await make_template(client)
+        with pytest.raises(JournalError, match="full") as raised:
+            await client.batch.generate_many(
+                template_id,
+                people(placeholder, 400),
+                journal=tmp_path / "j",
+                concurrency=8,
+                on_result=fill_after_three,
+            )
+    assert type(raised.value) is JournalError  # not an ExceptionGroup
+    assert disk.failures >= 1
+
+
+def test_the_cli_reports_a_full_disk_in_one_line_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    disk = _DiskFills(monkeypatch)
+    server = fast_server()
+    token = server.create_token(server.create_team())
+    rows = tmp_path / "people.csv"
+    rows.write_text("name,email\n" + "".join(f"P{n},p{n}@x.io\n" for n in range(300)))
+    with server.serve_in_thread() as base_url:
+
+        async def template() -> int:
+            async with PactaClient(token, base_url=base_url, rate_limiter=None) as client:
+                return (await make_template(client))[0]
+
+        template_id = anyio.run(template)
+        # The disk fills once the journal holds its header and a few items.
+        real_in_flight = _journal.SqliteJournal.in_flight
+        calls = 0
+
+        async def in_flight(journal: _journal.SqliteJournal, *args: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 5:
+                disk.fill()
+            await real_in_flight(journal, *args)
+
+        monkeypatch.setattr(_journal.SqliteJournal, "in_flight", in_flight)
+        status = main(
+            [
+                "batch",
+                "generate",
+                str(template_id),
+                str(rows),
+                "--journal",
+                str(tmp_path / "j"),
+                "--token",
+                token,
+                "--base-url",
+                base_url,
+                "--requests-per-minute=1000000",
+                "--sends-per-minute=1000000",
+                "--concurrency=8",
+            ]
+        )
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("pacta-async: error:")]
+    assert status == 2
+    assert len(errors) == 1
+    assert "full" in errors[0]
+    assert "Traceback" not in err
+    assert "ExceptionGroup" not in err
+    assert disk.failures >= 1
+
+
+# -- the batch's own template refused or missing -------------------------------------
+
+
+async def test_a_missing_template_stops_the_batch_at_once() -> None:
+    server = fast_server()
+    token = server.create_token(server.create_team())
+    generates = 0
+
+    def count(request: httpx.Request) -> None:
+        nonlocal generates
+        generates += request.url.path.endswith("/generate")
+
+    transport = Interceptor(server.transport(), before=count)
+    async with client_for(server, token, transport=transport) as client:
+        with pytest.raises(NotFoundError):
+            await client.batch.generate_many(999, people(1, 500), concurrency=4)
+    assert generates <= 4  # the first answer stops it, not 500 of them
+
+
+async def test_a_forbidden_template_stops_the_batch_at_once(clock: FakeClock) -> None:
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    generates = 0
+
+    class Forbidden(httpx.AsyncBaseTransport):
+        """Pacta's 403 on the template (a plan or a role that lost access to it)."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal generates
+            if request.url.path.endswith("/generate"):
+                generates += 1
+                return httpx.Response(
+                    403,
+                    json={"code": "FORBIDDEN", "message": "No access to template", "details": None},
+                )
+            return await server.transport().handle_async_request(request)
+
+    async with client_for(server, token, transport=Forbidden(), clock=clock) as client:
+        template_id, placeholder = await make_template(client)
+        with pytest.raises(PermissionDeniedError):
+            await client.batch.generate_many(template_id, people(placeholder, 500), concurrency=4)
+    assert generates <= 4
+
+
+# -- heavy faults: 50% 5xx, then a rerun ------------------------------------------------
+
+
+async def test_a_rerun_at_half_5xx_finishes_with_each_item_once(clock: FakeClock) -> None:
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    items = 100
+    # No transport retries: the finder's own page retries must carry every scan.
+    async with server.running(), client_for(server, token, clock=clock, max_retries=0) as client:
+        template_id, placeholder = await make_template(client)
+        # 600 documents already in the team: a scan is 7 pages of 100.
+        await client.batch.generate_many(
+            template_id, people(placeholder, 600, start=10_000), batch_id="earlier"
+        )
+        server.set_faults(Faults(error_rate=0.5, seed=21))
+        first = await client.batch.generate_many(template_id, people(placeholder, items))
+        rerun = await client.batch.generate_many(template_id, people(placeholder, items))
+        server.clear_faults()
+        held = await documents_by_external_id(client)
+    assert first.sent > 0
+    assert rerun.failed == rerun.unknown == 0
+    assert rerun.skipped >= first.sent
+    assert rerun.sent + rerun.skipped == items
+    assert held[None] == 0
+    assert len(held) == 600 + items
+    assert set(held.values()) == {1}
+
+
+# -- Pacta unreachable past the deadline ---------------------------------------------
+
+
+async def test_past_the_unreachable_deadline_the_batch_stops_and_a_rerun_finishes(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    down = False
+    results: list[ItemResult[GenerateItem]] = []
+
+    def unreachable(request: httpx.Request) -> None:
+        if down:
+            raise httpx.ConnectError("connection refused", request=request)
+
+    def goes_down_after_ten(result: ItemResult[GenerateItem]) -> None:
+        nonlocal down
+        results.append(result)
+        down = down or len(results) == 10
+
+    transport = Interceptor(server.transport(), before=unreachable)
+    journal = tmp_path / "j"
+    async with client_for(server, token, clock=clock, transport=transport) as client:
+        template_id, placeholder = await make_template(client)
+        started = clock.monotonic()
+        with pytest.raises(ServerUnreachableError, match="unreachable since"):
+            await client.batch.generate_many(
+                template_id,
+                people(placeholder, 100),
+                journal=journal,
+                unreachable_timeout=120,
+                on_result=goes_down_after_ten,
+            )
+        stopped_after = clock.monotonic() - started
+        statuses = collections.Counter(result.status for result in results)
+        sent_before = statuses[ItemStatus.SENT]
+        assert len(results) < 100
+        down = False
+        # Nothing reported sent that Pacta does not hold.
+        assert sum((await documents_by_external_id(client)).values()) == sent_before
+        rerun = await client.batch.generate_many(
+            template_id, people(placeholder, 100), journal=journal
+        )
+        held = await documents_by_external_id(client)
+    # At least the deadline; today up to ~8x it, as items finish their backoff first.
+    assert stopped_after >= 120
+    assert rerun.failed == rerun.unknown == 0
+    assert rerun.skipped >= sent_before
+    assert rerun.sent + rerun.skipped == 100
+    _exactly_once(held, 100)
