@@ -10,6 +10,7 @@ from . import _exports
 from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
+from ._download import DownloadedFile
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -20,6 +21,7 @@ from ._errors import (
     ConfigurationError,
     DedupStoreUnavailableError,
     EventLoopMismatchError,
+    IncompleteDownloadError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -115,6 +117,7 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "DownloadedFile",
     "Duplicate",
     "EventLoopMismatchError",
     "FieldParam",
@@ -124,6 +127,7 @@ __all__ = [
     "GenerateRecipientParam",
     "HandlingState",
     "InMemoryDedupStore",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",

@@ -11,6 +11,7 @@ from pacta_api.api.documents import (
     create_field,
     create_recipient,
     delete_document,
+    download_document,
     duplicate_document,
     get_document,
     list_documents,
@@ -22,6 +23,7 @@ from pacta_api.models import (
     CreateFieldRequest,
     CreateRecipientRequest,
     Document,
+    DocumentDownload,
     DocumentList,
     DocumentStatus,
     EmbedToken,
@@ -36,6 +38,8 @@ from pacta_api.models import (
 )
 from pacta_api.types import UNSET
 
+from .._download import Destination, DownloadedFile, FileStorage
+from .._errors import InvalidInputError
 from .._multipart import FileInput, MultipartUpload, open_pdf
 from .._options import request_options
 from .._pagination import AsyncPager
@@ -192,10 +196,11 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, api: Client) -> None:
+    def __init__(self, api: Client, storage: FileStorage) -> None:
         super().__init__(api)
         self.recipients = Recipients(api)
         self.fields = Fields(api)
+        self._storage = storage
 
     async def create(
         self,
@@ -312,3 +317,32 @@ class Documents(Resource):
             check_id(document_id, "document_id"), client=self._api
         )
         return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def download(
+        self,
+        document_id: int,
+        destination: Destination,
+        *,
+        original: bool = False,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> DownloadedFile:
+        """Stream the signed PDF (or with `original=True` the upload) to a path or a
+        binary file object; see `pacta_async._download` for how the token is kept from
+        storage. A path is written atomically; a document not COMPLETED yet raises
+        `InvalidDocumentStatusError` for the signed PDF."""
+        checked = check_id(document_id, "document_id")
+        if not isinstance(original, bool):
+            raise InvalidInputError(
+                f"original must be True or False, got {original!r}", field="original"
+            )
+        sink = self._storage.check_destination(destination)
+
+        async def link() -> str:
+            call = download_document.asyncio_detailed(checked, client=self._api, original=original)
+            answer = await self._call(
+                call, DocumentDownload, timeout=timeout, max_retries=max_retries
+            )
+            return answer.download_url
+
+        return await self._storage.download(link, sink, max_retries=max_retries)
