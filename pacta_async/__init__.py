@@ -57,6 +57,7 @@ from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
 from ._version import __version__ as __version__
+from ._watch import StatusChange
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -154,6 +155,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServerUnreachableError",
+    "StatusChange",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownValueWarning",

@@ -267,7 +267,7 @@ class PactaClient(RawRequests):
             lifetime=self._lifetime,
             user_agent=USER_AGENT,
         )
-        self.documents = Documents(self._api, storage)
+        self.documents = Documents(self._api, storage, self._clock)
         self.templates = Templates(self._api)
         self.webhooks = Webhooks(self._api)
         self.batch = Batch(
