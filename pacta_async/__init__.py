@@ -10,6 +10,7 @@ from . import _exports
 from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
+from ._download import DownloadedFile
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -20,6 +21,7 @@ from ._errors import (
     ConfigurationError,
     DedupStoreUnavailableError,
     EventLoopMismatchError,
+    IncompleteDownloadError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -55,6 +57,7 @@ from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
 from ._version import __version__ as __version__
+from ._watch import StatusChange
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -115,6 +118,7 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "DownloadedFile",
     "Duplicate",
     "EventLoopMismatchError",
     "FieldParam",
@@ -124,6 +128,7 @@ __all__ = [
     "GenerateRecipientParam",
     "HandlingState",
     "InMemoryDedupStore",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -150,6 +155,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServerUnreachableError",
+    "StatusChange",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownValueWarning",

@@ -15,6 +15,7 @@ from pacta_api.client import Client
 
 from ._batch import Account, Batch, token_hash
 from ._clock import Clock, SystemClock
+from ._download import FileStorage
 from ._errors import ClientClosedError, ConfigurationError, InvalidInputError
 from ._logging import setup_logging
 from ._options import NOT_GIVEN, NotGiven
@@ -258,7 +259,15 @@ class PactaClient(RawRequests):
             transport=self._transport,
         )
         self._api.set_async_httpx_client(http)
-        self.documents = Documents(self._api)
+        storage = FileStorage(
+            self._inner,
+            timeout=self._timeout,
+            policy=self._policy,
+            clock=self._clock,
+            lifetime=self._lifetime,
+            user_agent=USER_AGENT,
+        )
+        self.documents = Documents(self._api, storage, self._clock)
         self.templates = Templates(self._api)
         self.webhooks = Webhooks(self._api)
         self.batch = Batch(
