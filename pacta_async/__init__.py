@@ -7,7 +7,16 @@ async with pacta_async.PactaClient() as client:
 import typing
 
 from . import _exports
-from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
+from ._batch import (
+    Batch,
+    BatchSummary,
+    Duplicate,
+    ExportResult,
+    ExportStatus,
+    ExportSummary,
+    ItemResult,
+    ItemStatus,
+)
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
 from ._download import DownloadedFile
@@ -121,6 +130,9 @@ __all__ = [
     "DownloadedFile",
     "Duplicate",
     "EventLoopMismatchError",
+    "ExportResult",
+    "ExportStatus",
+    "ExportSummary",
     "FieldParam",
     "FieldType",
     "FileInput",
