@@ -162,6 +162,13 @@ def _read_manifest(path: Path) -> dict[int, _Row]:
     return rows
 
 
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of a killed run's downloads (never under a final name)."""
+    for leftover in folder.glob(".*.pdf.*.part"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
 def _intact(folder: Path, row: _Row) -> bool:
     """Whether the listed file is there, of the listed size and SHA-256."""
     path = folder / row.path
@@ -380,6 +387,7 @@ async def export(
 ) -> ExportSummary:
     """Export into `out` (created if missing); see `Batch.download_many`."""
     await anyio.to_thread.run_sync(lambda: out.mkdir(exist_ok=True))
+    await anyio.to_thread.run_sync(_remove_leftovers, out)
     manifest_path = out / MANIFEST_NAME
     known = await anyio.to_thread.run_sync(_read_manifest, manifest_path)
     file = await anyio.to_thread.run_sync(

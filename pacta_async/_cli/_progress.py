@@ -60,9 +60,10 @@ def _eta(remaining: int, rate: float | None) -> str:
 class _PlainProgress:
     """A line every few seconds (and at the end), for logs and pipes."""
 
-    def __init__(self, total: int, label: str, stream: TextIO) -> None:
+    def __init__(self, total: int, label: str, stream: TextIO, done_word: str = "sent") -> None:
         self._total = total
         self._label = label
+        self._done_word = done_word
         self._stream = stream
         self._rate = _Rate()
         self._printed_at = time.monotonic()
@@ -74,7 +75,7 @@ class _PlainProgress:
         rate = self._rate.add(now, summary.done)
         waiting = _waiting(summary)
         self._line = (
-            f"{self._label}: {summary.done}/{self._total} ({summary.sent} sent, "
+            f"{self._label}: {summary.done}/{self._total} ({summary.sent} {self._done_word}, "
             f"{summary.failed} failed, {summary.skipped} skipped) "
             f"{rate or 0:.1f}/s ETA {_eta(self._total - summary.done, rate)}"
         ) + (f"; {waiting}" if waiting else "")
@@ -93,7 +94,7 @@ class _PlainProgress:
 
 
 class _RichProgress:
-    def __init__(self, total: int, label: str, stream: TextIO) -> None:
+    def __init__(self, total: int, label: str, stream: TextIO, done_word: str = "sent") -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -113,8 +114,8 @@ class _RichProgress:
             TextColumn("ETA {task.fields[eta]}"),
             TimeElapsedColumn(),
             TextColumn(
-                "[green]{task.fields[sent]} sent[/] [red]{task.fields[failed]} failed[/] "
-                "[dim]{task.fields[skipped]} skipped[/]"
+                f"[green]{{task.fields[sent]}} {done_word}[/] "
+                "[red]{task.fields[failed]} failed[/] [dim]{task.fields[skipped]} skipped[/]"
             ),
             TextColumn("[yellow]{task.fields[waiting]}"),
             console=Console(file=stream),
@@ -148,12 +149,15 @@ class _RichProgress:
         self._bar.stop()
 
 
-def progress_display(total: int, label: str, stream: TextIO | None = None) -> Progress:
-    """A live bar when `stream` (stderr) is a terminal and rich is installed, else lines."""
+def progress_display(
+    total: int, label: str, stream: TextIO | None = None, *, done_word: str = "sent"
+) -> Progress:
+    """A live bar when `stream` (stderr) is a terminal and rich is installed, else lines.
+    `done_word` names what `summary.sent` counts (an export's "downloaded")."""
     stream = stream or sys.stderr
     if stream.isatty():
         try:
-            return _RichProgress(total, label, stream)
+            return _RichProgress(total, label, stream, done_word)
         except ImportError:  # rich comes with the `cli` extra
             pass
-    return _PlainProgress(total, label, stream)
+    return _PlainProgress(total, label, stream, done_word)
