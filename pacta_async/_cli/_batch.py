@@ -33,6 +33,7 @@ from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, 
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
 from ._output import PROG, Subparsers, add_timeout_option, fail
 from ._progress import progress_display
+from ._status import add_status
 from ._stop import DEFAULT_GRACE, Stopper
 
 __all__ = ["add_commands"]
@@ -84,6 +85,7 @@ def add_commands(commands: Subparsers) -> None:
     )
     _add_common_options(send)
     send.set_defaults(run=_run_send)
+    add_status(batch_commands)
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
