@@ -30,6 +30,7 @@ STEPS = [
     ("retries_and_lines", "retries_and_lines.py", 120),
     ("pagination", "pagination.py", 150),
     ("upload", "upload.py", 120),
+    ("signed_out", "signed_out.py", 180),
     ("regenerate", "regenerate.py", 120),
     ("batch_memory", "batch_memory.py", 240),
 ]

@@ -134,6 +134,13 @@ class ReferenceServer:
         """The ASGI application, faults and all, for any ASGI server."""
         return self._app
 
+    @property
+    def storage_app(self) -> Storage:
+        """The file storage origin's ASGI application. Whoever serves `app` with their
+        own ASGI server serves this on another port and sets its `base_url` to that
+        origin, or download links point at a host that does not exist."""
+        return self._state.storage
+
     # -- control API ------------------------------------------------------------
 
     def create_team(self, name: str = "Team", *, plan: Plan = "business") -> int:
