@@ -67,7 +67,9 @@ from ._webhooks import (
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
 if typing.TYPE_CHECKING:
-    # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
+    # Imported lazily below (they need the `aiohttp` and `redis` extras); these imports
+    # are for type checkers.
+    from ._aiohttp import AioHttpTransport
     from ._ratelimit._redis import RedisRateLimiter
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AioHttpTransport",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
@@ -142,6 +145,11 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    if name == "AioHttpTransport":
+        from ._aiohttp import AioHttpTransport
+
+        AioHttpTransport.__module__ = __name__
+        return AioHttpTransport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
