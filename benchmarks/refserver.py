@@ -25,7 +25,7 @@ import json
 import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import uvicorn
@@ -45,6 +45,8 @@ class BenchApp:
         self.server = server
         self.statuses: Counter[int] = Counter()
         self.sends: list[tuple[float, int]] = []  # (arrival, status) of every send
+        # The same per token, for contenders running side by side with a token each.
+        self.sends_by_token: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -69,6 +71,8 @@ class BenchApp:
             self.statuses[status] += 1
             if scope["method"] == "POST" and path.endswith(_SEND_SUFFIXES):
                 self.sends.append((arrived, status))
+                token = dict(scope["headers"]).get(b"authorization", b"").decode()
+                self.sends_by_token[token].append((arrived, status))
 
     async def _control(self, scope: Any, receive: Any, send: Any) -> None:
         body = b""
@@ -109,9 +113,12 @@ class BenchApp:
         if name == "reset":
             self.statuses.clear()
             self.sends.clear()
+            self.sends_by_token.clear()
             return {}
         if name == "stats":
             return {"statuses": dict(self.statuses), "sends": self.sends}
+        if name == "token_sends":
+            return {"sends": self.sends_by_token[request["token"]]}
         if name == "send_counts":
             return {"counts": [server.send_count(i) for i in request["ids"]]}
         raise ValueError(f"unknown control request {name!r}")

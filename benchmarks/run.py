@@ -25,7 +25,7 @@ from _common import HERE, PYTHON, machine
 # (name, script, time limit in seconds); the order keeps the noisiest work last.
 STEPS = [
     ("overhead", "overhead.py", 150),
-    ("ratelimit_local", "ratelimit_local.py", 180),
+    ("ratelimit_peers", "ratelimit_peers.py", 240),
     ("ratelimit_redis", "ratelimit_redis.py", 120),
     ("pagination", "pagination.py", 150),
     ("upload", "upload.py", 120),
