@@ -12,6 +12,11 @@ limit (no 429) and use it to within 5%: use = theoretical minimum (N - b) / r
 divided by the time from the first accepted send to the last. "Worst excess" is how
 many sends beyond the bucket the attempts (accepted or not) ever came to.
 
+A second run gives one worker a wrong burst (60 where the server allows 10): the
+limits live with the shared key, so that worker is warned and meters with the key's
+limits. The server must answer no 429, and neither worker may take longer than the
+whole batch's minimum (N - b) / r plus 5%: neither is blocked beyond its share.
+
     python benchmarks/ratelimit_redis.py            # the whole measurement
     python benchmarks/ratelimit_redis.py --worker   # one worker (started by the above)
 """
@@ -62,7 +67,7 @@ async def work(args: argparse.Namespace) -> dict[str, object]:
         args.token,
         requests_per_minute=GENERAL,
         sends_per_minute=args.rate,
-        send_burst=args.burst,
+        send_burst=args.client_burst,
     )
     try:
         async with PactaClient(
@@ -80,7 +85,10 @@ async def work(args: argparse.Namespace) -> dict[str, object]:
     return {"elapsed": elapsed, "failures": failures, "client_429": retries.rate_limited}
 
 
-def coordinate(args: argparse.Namespace) -> bool:
+MISMATCHED_BURST = 60
+
+
+def coordinate(args: argparse.Namespace, bursts: list[int]) -> bool:
     with redis_server() as redis_port, reference_server() as server:
         address = server.address
         token = control(address, "token")["token"]
@@ -95,7 +103,7 @@ def coordinate(args: argparse.Namespace) -> bool:
                 [
                     *(PYTHON, __file__, "--worker", "--address", address, "--token", token),
                     *("--redis-port", str(redis_port), "--start-at", repr(start_at)),
-                    *("--rate", str(args.rate), "--burst", str(args.burst)),
+                    *("--rate", str(args.rate), "--client-burst", str(bursts[index])),
                     *("--ids", ",".join(map(str, ids[index::WORKERS]))),
                 ],
                 stdout=subprocess.PIPE,
@@ -118,6 +126,18 @@ def coordinate(args: argparse.Namespace) -> bool:
     excess = worst_excess(attempts, args.burst, args.rate)
     slowest = max(r["elapsed"] for r in results)
     shares = "/".join(str(len(ids[i::WORKERS])) for i in range(WORKERS))
+    if len(set(bursts)) > 1:
+        within = slowest <= minimum * 1.05
+        times = "/".join(f"{r['elapsed']:.2f}" for r in results)
+        return row(
+            f"rate limit, Redis, {WORKERS} processes, mismatched bursts "
+            f"{'/'.join(map(str, bursts))} (server b={args.burst})",
+            f"{sent_once}/{args.count} sent, {failures} failed; server: 429s {server_429}, "
+            f"use {use:.1%}, worst excess {excess:+.2f}; workers "
+            f"{times} s vs (N-b)/r = {minimum:.1f} s",
+            "zero 429 server-side, each worker <= (N-b)/r + 5%",
+            server_429 == 0 and within and failures == 0 and sent_once == args.count,
+        )
     return row(
         f"rate limit, Redis, {WORKERS} processes share {args.rate}/min (b={args.burst})",
         f"{sent_once}/{args.count} sent ({shares}), {failures} failed; server: 429s "
@@ -138,12 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--redis-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--client-burst", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ids", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(anyio.run(work, args, backend="asyncio")), flush=True)
         return 0
-    return 0 if coordinate(args) else 1
+    shared = coordinate(args, [args.burst] * WORKERS)
+    mismatched = coordinate(args, [args.burst, MISMATCHED_BURST])
+    return 0 if shared and mismatched else 1
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from _common import HERE, PYTHON, machine
 STEPS = [
     ("overhead", "overhead.py", 150),
     ("ratelimit_peers", "ratelimit_peers.py", 240),
-    ("ratelimit_redis", "ratelimit_redis.py", 120),
+    ("ratelimit_redis", "ratelimit_redis.py", 180),
+    ("retries_and_lines", "retries_and_lines.py", 120),
     ("pagination", "pagination.py", 150),
     ("upload", "upload.py", 120),
     ("regenerate", "regenerate.py", 120),

@@ -17,6 +17,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    DedupStoreUnavailableError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -43,7 +44,10 @@ from ._params import (
     RecipientParam,
 )
 from ._ratelimit import RateLimiter, TokenBucketLimiter
-from ._retry import RetryBudget, RetryEvent
+from ._response import APIResponse
+from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._routes import DEFAULT_SEND_ROUTES
+from ._validation import UnknownValueWarning
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -57,6 +61,7 @@ from ._webhooks import (
     DocumentRejected,
     DocumentSent,
     DocumentSigned,
+    HandlingState,
     InMemoryDedupStore,
     UnknownWebhookEvent,
     WebhookDeduplicator,
@@ -71,12 +76,15 @@ if typing.TYPE_CHECKING:
     # are for type checkers.
     from ._aiohttp import AioHttpTransport
     from ._ratelimit._redis import RedisRateLimiter
+    from ._webhooks._redis import RedisDedupStore
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_SEND_ROUTES",
     "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
     "NO_SECRET",
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AioHttpTransport",
@@ -89,6 +97,7 @@ __all__ = [
     "ConfigurationError",
     "CreateItem",
     "DedupStore",
+    "DedupStoreUnavailableError",
     "Document",
     "DocumentCancelled",
     "DocumentCompleted",
@@ -103,6 +112,7 @@ __all__ = [
     "FileInput",
     "GenerateItem",
     "GenerateRecipientParam",
+    "HandlingState",
     "InMemoryDedupStore",
     "InvalidDocumentStatusError",
     "InvalidFileError",
@@ -120,12 +130,15 @@ __all__ = [
     "RateLimiterUnavailableError",
     "RecipientParam",
     "RecipientRole",
+    "RedisDedupStore",
     "RedisRateLimiter",
     "RetryBudget",
     "RetryEvent",
+    "RetryPolicy",
     "ServerError",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
+    "UnknownValueWarning",
     "UnknownWebhookEvent",
     "WebhookDeduplicator",
     "WebhookError",
@@ -150,6 +163,12 @@ def __getattr__(name: str) -> object:
 
         AioHttpTransport.__module__ = __name__
         return AioHttpTransport
+    # So does RedisDedupStore.
+    if name == "RedisDedupStore":
+        from ._webhooks._redis import RedisDedupStore
+
+        RedisDedupStore.__module__ = __name__
+        return RedisDedupStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Final, Self
 from urllib.parse import urlsplit
 
 import anyio
+import attrs
 import httpx
 from anyio.abc import TaskGroup
 from pacta_api.client import AuthenticatedClient
@@ -18,8 +21,10 @@ from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, InvalidInputError
 from ._logging import setup_logging
 from ._ratelimit import RateLimiter, TokenBucketLimiter
+from ._raw import RawRequests, RawResponseRequests, Requester, StreamingRequests
 from ._resources import Documents, Templates, Webhooks
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._routes import DEFAULT_SEND_ROUTES, SendRoutes
 from ._transport import PactaTransport
 from ._validation import check_url
 
@@ -86,7 +91,7 @@ class _HttpClientTransport(httpx.AsyncBaseTransport):
         return await self._client.send(request, stream=True, follow_redirects=False)
 
 
-class PactaClient:
+class PactaClient(RawRequests):
     """An async client for the Pacta API.
 
     Use it as `async with PactaClient() as client:`, or call `aclose()` when done.
@@ -96,12 +101,29 @@ class PactaClient:
     `rate_limiter`: by default each client paces itself at Pacta's limits; pass one
     `TokenBucketLimiter` to every client sharing a token, a `RedisRateLimiter` to share
     it across processes, or None to switch pacing off.
+
+    `timeout` limits each attempt (as in httpx); `total_timeout` limits a whole call,
+    pacing, retries and waits included, and raises `APITimeoutError` saying where the
+    time went. A number passed as a call's own `timeout=` is that call's total timeout.
+    `retry_policy` sets the retry counts, backoff and the longest `Retry-After` waited
+    out; `max_retries` sets both of its counts (5xx and 429) at once.
+
+    `send_routes`: the requests that count against the send limit too, as
+    ``"POST /documents/{documentId}/send"`` (Pacta's two sends by default); extend it
+    when a new send-like endpoint appears.
+
+    `request/get/post/put/patch/delete(path, cast_to=...)` send any request through
+    the same stack (see `RawRequests`); `with_raw_response` and
+    `with_streaming_response` keep status and headers; `generated_client` calls
+    generated endpoint functions.
     """
 
     documents: Documents
     templates: Templates
     webhooks: Webhooks
     batch: Batch
+    with_raw_response: RawResponseRequests
+    with_streaming_response: StreamingRequests
 
     def __init__(
         self,
@@ -109,7 +131,9 @@ class PactaClient:
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
+        total_timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         rate_limiter: RateLimiter | _Default | None = _DEFAULT,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -117,11 +141,21 @@ class PactaClient:
         on_retry: Callable[[RetryEvent], None] | None = None,
         retry_budget: RetryBudget | None = None,
         clock: Clock | None = None,
+        send_routes: Iterable[str] | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
-        if max_retries < 0:
-            raise ConfigurationError("max_retries must be >= 0")
+        policy = retry_policy or RetryPolicy()
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ConfigurationError("max_retries must be >= 0")
+            policy = attrs.evolve(
+                policy, max_retries=max_retries, max_rate_limit_retries=max_retries
+            )
+        if total_timeout is not None and not (total_timeout > 0 and math.isfinite(total_timeout)):
+            raise ConfigurationError(
+                f"total_timeout must be a positive number, got {total_timeout!r}"
+            )
         setup_logging()
         self._token = _check_token(token)
         self.base_url = _check_base_url(base_url, allow_insecure_http)
@@ -134,32 +168,79 @@ class PactaClient:
             inner = _HttpClientTransport(http_client)
         else:
             inner = transport or httpx.AsyncHTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+        self._inner = inner
+        self._timeout = httpx.Timeout(timeout)
+        self._policy = policy
+        self._total_timeout = total_timeout
+        self._retry_budget = retry_budget or RetryBudget(clock=self._clock)
+        self._on_retry = on_retry
+        self.send_routes = SendRoutes(DEFAULT_SEND_ROUTES if send_routes is None else send_routes)
+        self._task_group: TaskGroup | None = None
+        self._root = self
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build the request stack over the (possibly shared) inner transport."""
         self._transport = PactaTransport(
-            inner,
+            self._inner,
             clock=self._clock,
-            policy=RetryPolicy(max_retries=max_retries),
-            budget=retry_budget or RetryBudget(),
-            limiter=rate_limiter,
-            on_retry=on_retry,
+            policy=self._policy,
+            budget=self._retry_budget,
+            limiter=self.rate_limiter,
+            on_retry=self._on_retry,
+            total_timeout=self._total_timeout,
+            is_send=self.send_routes,
         )
         self._api = AuthenticatedClient(
             base_url=self.base_url,
             token=self._token,
             prefix="",  # Pacta wants the raw token, no "Bearer"
-            timeout=httpx.Timeout(timeout),
+            timeout=self._timeout,
             follow_redirects=False,
             raise_on_unexpected_status=True,
             httpx_args={"transport": self._transport},
         )
-        self._task_group: TaskGroup | None = None
         background = self._background
         self.documents = Documents(self._api, background)
         self.templates = Templates(self._api, background)
         self.webhooks = Webhooks(self._api, background)
         self.batch = Batch(self.documents, self.templates, self._clock)
+        requester = Requester(self._api.get_async_httpx_client())
+        self._requester = requester
+        self.with_raw_response = RawResponseRequests(requester)
+        self.with_streaming_response = StreamingRequests(requester)
+
+    @property
+    def generated_client(self) -> AuthenticatedClient:
+        """The generated low-level client (`pacta_api`), configured with this client's
+        token, base URL, timeout and request stack: pass it as ``client=`` to any
+        generated endpoint function (``pacta_api.api.*``) to get pacing, retries and
+        typed errors for an endpoint the SDK does not wrap yet."""
+        return self._api
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | _Default = _DEFAULT,
+        max_retries: int | _Default = _DEFAULT,
+    ) -> PactaClient:
+        """A copy with other defaults, sharing this client's connections, rate limiter
+        and retry budget (so both stay paced as one). Close the original, not the copy.
+        """
+        if not isinstance(max_retries, _Default) and max_retries < 0:
+            raise ConfigurationError("max_retries must be >= 0")
+        clone = copy.copy(self)
+        if not isinstance(timeout, _Default):
+            clone._timeout = httpx.Timeout(timeout)
+        if not isinstance(max_retries, _Default):
+            clone._policy = attrs.evolve(
+                self._policy, max_retries=max_retries, max_rate_limit_retries=max_retries
+            )
+        clone._connect()
+        return clone
 
     def _background(self) -> TaskGroup | None:
-        return self._task_group
+        return self._root._task_group
 
     def __repr__(self) -> str:
         return f"PactaClient(base_url={self.base_url!r}, token={_redacted(self._token)!r})"
@@ -188,5 +269,8 @@ class PactaClient:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close connections. A client given an `http_client` leaves it open."""
+        """Close connections. A client given an `http_client` leaves it open; a copy from
+        `with_options` leaves them to the original."""
+        if self._root is not self:
+            return
         await self._api.get_async_httpx_client().aclose()

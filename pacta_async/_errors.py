@@ -11,6 +11,7 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     ├── WebhookError             a webhook delivery that must not be trusted
     │   ├── WebhookSignatureError    missing or wrong X-Pacta-Secret
     │   └── WebhookPayloadError      malformed or oversize body
+    ├── DedupStoreUnavailableError   the shared webhook dedup store's Redis is down
     ├── APIConnectionError       the request may not have reached Pacta
     │   └── APITimeoutError
     └── APIStatusError           Pacta answered with a 4xx/5xx status
@@ -44,6 +45,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DedupStoreUnavailableError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -105,6 +107,10 @@ class UnknownOutcomeError(PactaError):
     The item is not reported as sent. With a journal it stays in flight, so a rerun
     checks it again before anything is repeated.
     """
+
+
+class DedupStoreUnavailableError(PactaError):
+    """The shared dedup store cannot be reached; answer the delivery non-2xx so Pacta retries."""
 
 
 class WebhookError(PactaError):

@@ -8,11 +8,14 @@ same task, reads them.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from contextvars import ContextVar
 
 import attrs
 import httpx
+
+from ._errors import InvalidInputError
 
 __all__ = ["RequestOptions", "current_options", "request_options"]
 
@@ -21,6 +24,8 @@ __all__ = ["RequestOptions", "current_options", "request_options"]
 class RequestOptions:
     timeout: httpx.Timeout | None = None
     max_retries: int | None = None
+    # The whole call's budget: pacing, every attempt and every wait between them.
+    total_timeout: float | None = None
 
 
 _NO_OPTIONS = RequestOptions()
@@ -35,12 +40,24 @@ def current_options() -> RequestOptions:
 def request_options(
     *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
 ) -> Iterator[None]:
-    """Apply a call's own timeout and retry limit to the requests made inside the block."""
+    """Apply a call's own timeout and retry limit to the requests made inside the block.
+
+    A number is the call's total timeout, pacing and retries included, and caps each
+    attempt as well; an `httpx.Timeout` sets only each attempt's phases, as in httpx.
+    """
     if max_retries is not None and max_retries < 0:
-        raise ValueError("max_retries must be >= 0")
+        raise InvalidInputError("max_retries must be >= 0", field="max_retries")
+    total = None
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise InvalidInputError(
+                f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout"
+            )
+        total = float(timeout)
     options = RequestOptions(
         timeout=None if timeout is None else httpx.Timeout(timeout),
         max_retries=max_retries,
+        total_timeout=total,
     )
     token = _current.set(options)
     try:

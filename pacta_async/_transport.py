@@ -21,9 +21,11 @@ from ._errors import (
     RateLimitError,
     status_error_from_response,
 )
+from ._headers import parse_retry_after
 from ._logging import logger
-from ._options import current_options
-from ._ratelimit import RateLimiter
+from ._options import RequestOptions, current_options
+from ._ratelimit import PacingTimeout, RateLimiter
+from ._raw import STREAM_EXTENSION
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = ["PactaTransport", "is_send"]
@@ -36,6 +38,23 @@ def is_send(request: httpx.Request) -> bool:
     return request.method == "POST" and _SEND_PATH.search(request.url.path) is not None
 
 
+class _Elapsed:
+    """Where a call's time went, for the message of a total-timeout error."""
+
+    def __init__(self) -> None:
+        self.pacing = 0.0
+        self.attempts = 0.0
+        self.waiting = 0.0
+        self.count = 0
+
+    def describe(self, total: float) -> str:
+        return (
+            f"did not finish within its total timeout of {total:g} s "
+            f"({self.pacing:.2f} s waiting for the rate limiter, {self.attempts:.2f} s in "
+            f"{self.count} attempt(s), {self.waiting:.2f} s waiting to retry)"
+        )
+
+
 class PactaTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
@@ -46,86 +65,215 @@ class PactaTransport(httpx.AsyncBaseTransport):
         budget: RetryBudget,
         limiter: RateLimiter | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        total_timeout: float | None = None,
+        is_send: Callable[[httpx.Request], bool] = is_send,
     ) -> None:
         self._inner = inner
+        self._is_send = is_send
         self._clock = clock
         self._policy = policy
         self._budget = budget
         self._limiter = limiter
         self._on_retry = on_retry
+        self._total_timeout = total_timeout
         self._rng = random.Random()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        options = current_options()
+        call = _Call(self, request, current_options())
+        return await call.run()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _Call:
+    """One request through the layer: its attempts, its retries and its deadline."""
+
+    def __init__(
+        self, transport: PactaTransport, request: httpx.Request, options: RequestOptions
+    ) -> None:
+        self._t = transport
+        self._request = request
+        policy = transport._policy
         if options.timeout is not None:
             request.extensions["timeout"] = options.timeout.as_dict()
-        max_retries = (
-            self._policy.max_retries if options.max_retries is None else options.max_retries
+        self._attempt_timeout: dict[str, float | None] = dict(
+            request.extensions.get("timeout") or {}
         )
-        send = is_send(request)
-        self._budget.record_request()
+        self._server_retries = policy.max_retries
+        self._rate_limit_retries = policy.max_rate_limit_retries
+        if options.max_retries is not None:
+            self._server_retries = self._rate_limit_retries = options.max_retries
+        self._total = (
+            options.total_timeout if options.total_timeout is not None else transport._total_timeout
+        )
+        clock = transport._clock
+        self._deadline = None if self._total is None else clock.monotonic() + self._total
+        self._elapsed = _Elapsed()
+        self._send = transport._is_send(request)
+        self._stream = bool(request.extensions.get(STREAM_EXTENSION))
+        self._place: int | None = None
+
+    def _left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - self._t._clock.monotonic()
+
+    def _timed_out(self, why: str) -> APITimeoutError:
+        request = self._request
+        assert self._total is not None
+        message = f"{request.method} {request.url.path} {self._elapsed.describe(self._total)}"
+        return APITimeoutError(f"{message}: {why}", request=request)
+
+    async def run(self) -> httpx.Response:
+        t, request, clock = self._t, self._request, self._t._clock
+        t._budget.record_request()
         attempt = 0
+        resume_at: float | None = None  # no retry before this (a 429's Retry-After)
         while True:
             attempt += 1
-            if self._limiter is not None:
-                await self._limiter.acquire(send=send)
-            started = self._clock.monotonic()
+            await self._pace()
+            if resume_at is not None and (rest := resume_at - clock.monotonic()) > 0:
+                # Our limiters have already waited out a 429; a custom one may not have.
+                await self._sleep(rest, "the rest of Retry-After")
+            self._cap_attempt_timeout()
+            started = clock.monotonic()
             try:
-                response = await self._inner.handle_async_request(request)
-                try:
-                    # Pacta's bodies are small JSON: reading here means a connection
-                    # dropped mid-body is retried or typed like any other failure.
-                    await response.aread()
-                finally:
-                    await response.aclose()
+                response = await t._inner.handle_async_request(request)
+                # A streamed success is handed over unread: retries end where it starts.
+                if not (self._stream and response.status_code < 300):
+                    try:
+                        # Pacta's bodies are small JSON: reading here means a connection
+                        # dropped mid-body is retried or typed like any other failure.
+                        await response.aread()
+                    finally:
+                        await response.aclose()
             except httpx.TransportError as exc:
-                elapsed = self._clock.monotonic() - started
+                elapsed = self._took(started)
                 logger.debug(
                     "%s %s failed: %s attempt=%d %.3fs",
                     request.method, request.url.path, type(exc).__name__, attempt, elapsed,
                 )  # fmt: skip
-                delay = self._policy.delay_after_error(request, exc, attempt, self._rng)
-                if attempt > max_retries or delay is None or not self._budget.try_spend():
+                left = self._left()
+                if left is not None and left <= 0:
+                    raise self._timed_out(f"the last attempt failed: {type(exc).__name__}") from exc
+                if (
+                    not t._policy.may_retry_error(request, exc)
+                    or self._server_retries < 1
+                    or not t._budget.try_spend()
+                ):
                     raise _connection_error(request, exc) from exc
-                await self._wait(request, attempt, delay, status=None, error=type(exc).__name__)
+                self._server_retries -= 1
+                delay = t._policy.backoff(attempt, t._rng)
+                self._report(attempt, delay, status=None, error=type(exc).__name__)
+                await self._sleep(delay, f"a {delay:.2f} s backoff after {type(exc).__name__}")
                 continue
 
             response.request = request
-            elapsed = self._clock.monotonic() - started
+            elapsed = self._took(started)
             logger.debug(
                 "%s %s %d attempt=%d %.3fs",
                 request.method, request.url.path, response.status_code, attempt, elapsed,
             )  # fmt: skip
             if response.status_code < 300:
-                if self._limiter is not None:
-                    await self._limiter.observe(response.status_code, response.headers)
+                if t._limiter is not None:
+                    await t._limiter.observe(response.status_code, response.headers)
                 return response
             error = _status_error(request, response)
-            if self._limiter is not None:
-                limited = error if isinstance(error, RateLimitError) else None
-                await self._limiter.observe(
+            limited = error if isinstance(error, RateLimitError) else None
+            if t._limiter is not None:
+                await t._limiter.observe(
                     response.status_code,
                     response.headers,
                     scope=limited.scope if limited else None,
                     limit=limited.limit if limited else None,
+                    error=limited,
                 )
-            delay = self._policy.delay_after_response(
-                request, response, attempt, self._rng, self._clock.wall
-            )
-            charged = response.status_code != 429
-            if attempt > max_retries or delay is None or (charged and not self._budget.try_spend()):
+            status = response.status_code
+            if not t._policy.may_retry_status(request, status):
                 raise error
-            await self._wait(request, attempt, delay, status=response.status_code, error=None)
+            retry_after = parse_retry_after(response.headers, now=clock.wall())
+            wait = t._policy.delay_after_status(attempt, retry_after, t._rng)
+            if limited is not None:
+                if wait is None or self._rate_limit_retries < 1:
+                    raise error
+                self._rate_limit_retries -= 1
+            elif wait is None or self._server_retries < 1 or not t._budget.try_spend():
+                raise error
+            else:
+                self._server_retries -= 1
+            self._report(
+                attempt,
+                wait,
+                status=status,
+                error=None,
+                retry_after=retry_after,
+                scope=limited.scope if limited else None,
+                headers=response.headers,
+            )
+            left = self._left()
+            if left is not None and wait > left:
+                raise self._timed_out(f"{status} asked for a {wait:.2f} s wait") from error
+            if limited is not None and t._limiter is not None:
+                # The limiter holds the retry back until Retry-After, in its place in
+                # line, rather than sending it to the back of the line after a sleep.
+                resume_at = clock.monotonic() + wait
+            else:
+                await self._sleep(wait, f"a {wait:.2f} s backoff after {status}")
 
-    async def _wait(
+    async def _pace(self) -> None:
+        limiter = self._t._limiter
+        if limiter is None:
+            return
+        clock = self._t._clock
+        left = self._left()
+        started = clock.monotonic()
+        try:
+            self._place = await limiter.acquire(send=self._send, place=self._place, timeout=left)
+        except PacingTimeout as exc:
+            self._elapsed.pacing += clock.monotonic() - started
+            raise self._timed_out(str(exc)) from None
+        self._elapsed.pacing += clock.monotonic() - started
+
+    async def _sleep(self, seconds: float, why: str) -> None:
+        left = self._left()
+        if left is not None and seconds > left:
+            raise self._timed_out(f"{why} would end after it")
+        clock = self._t._clock
+        started = clock.monotonic()
+        await clock.sleep(seconds)
+        self._elapsed.waiting += clock.monotonic() - started
+
+    def _took(self, started: float) -> float:
+        elapsed = self._t._clock.monotonic() - started
+        self._elapsed.attempts += elapsed
+        self._elapsed.count += 1
+        return elapsed
+
+    def _cap_attempt_timeout(self) -> None:
+        """No phase of an attempt may run past the call's deadline."""
+        left = self._left()
+        if left is None:
+            return
+        if left <= 0:
+            raise self._timed_out("no time was left for another attempt")
+        self._request.extensions["timeout"] = {
+            phase: left if limit is None else min(limit, left)
+            for phase, limit in (
+                self._attempt_timeout or dict.fromkeys(("connect", "read", "write", "pool"))
+            ).items()
+        }
+
+    def _report(
         self,
-        request: httpx.Request,
         attempt: int,
         delay: float,
         *,
         status: int | None,
         error: str | None,
+        retry_after: float | None = None,
+        scope: str | None = None,
+        headers: httpx.Headers | None = None,
     ) -> None:
+        request = self._request
         event = RetryEvent(
             method=request.method,
             url=str(request.url),
@@ -133,17 +281,17 @@ class PactaTransport(httpx.AsyncBaseTransport):
             delay=delay,
             status_code=status,
             error=error,
+            retry_after=retry_after,
+            scope=scope,
+            headers=headers,
         )
         logger.info(
             "retrying %s %s in %.2fs (attempt %d failed: %s)",
             request.method, request.url.path, delay, attempt, status or error,
         )  # fmt: skip
-        if self._on_retry is not None:
-            self._on_retry(event)
-        await self._clock.sleep(delay)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+        on_retry = self._t._on_retry
+        if on_retry is not None:
+            on_retry(event)
 
 
 def _redact(text: str, request: httpx.Request) -> str:

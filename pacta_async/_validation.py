@@ -10,6 +10,8 @@ import difflib
 import ipaddress
 import math
 import re
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import TypeVar
@@ -22,6 +24,7 @@ from ._params import GenerateRecipientParam, RecipientParam
 
 __all__ = [
     "MAX_PER_PAGE",
+    "UnknownValueWarning",
     "check_email",
     "check_enum",
     "check_events",
@@ -66,18 +69,47 @@ def check_email(value: object, field: str) -> str:
     return value
 
 
+class UnknownValueWarning(UserWarning):
+    """An enum argument has a value this version of pacta_async does not know.
+
+    It is sent as given, since Pacta adds values over time; a typo is answered by
+    Pacta with a 400. Turn it into an error with ``warnings.simplefilter("error",
+    UnknownValueWarning)``.
+    """
+
+
 def check_enum(value: object, enum: type[E], field: str) -> E:
-    """Accept a member or its string value; a typo gets the closest known values."""
+    """Accept a member or its string value. An unknown string is kept (Pacta adds
+    values over time) with an `UnknownValueWarning` naming the closest known value."""
     known = [str(member.value) for member in enum]
     if isinstance(value, enum) and str(value.value) in known:
         return value
     if isinstance(value, str) and value in known:
         return enum(value)
-    hint = difflib.get_close_matches(str(value).upper(), known, n=1)
-    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-    raise InvalidInputError(
-        f"{field} must be one of {', '.join(known)}; got {value!r}{suggestion}", field=field
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(
+            f"{field} must be one of {', '.join(known)} (or a newer value); got {value!r}",
+            field=field,
+        )
+    hint = difflib.get_close_matches(value.upper(), known, n=1)
+    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+    warnings.warn(
+        f"{field}={value!r} is not one of {', '.join(known)}; {suggestion}"
+        "sending it as given, in case Pacta added it",
+        UnknownValueWarning,
+        stacklevel=_caller_level(),
     )
+    return enum(value)
+
+
+def _caller_level() -> int:
+    """The stack level of the first frame outside pacta_async: the user's call."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("pacta_async"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def check_recipients(recipients: Iterable[RecipientParam]) -> list[RecipientParam]:

@@ -337,6 +337,9 @@ class _Differ:
         self._security_schemes()
         self._security(self.old.doc.get("security"), self.new.doc.get("security"), "security")
         self._component_schemas()
+        self._servers()
+        self._error_schema()
+        self._argument_order()
         self._endpoints(webhooks=False)
         self._endpoints(webhooks=True)
 
@@ -391,6 +394,61 @@ class _Differ:
                 self._add(ChangeKind.ADDITIVE, location, "schema added")
             else:
                 self._schema_docs(old[name], new[name], "", location)
+
+    def _servers(self) -> None:
+        """The SDK's base URL is the server's: a moved API (`/api/v1` → `/api/v2`) breaks it."""
+        old, new = _server_urls(self.old.doc), _server_urls(self.new.doc)
+        for url in sorted(old - new):
+            self._add(ChangeKind.BREAKING, "servers", f"server {_code(url)} removed or moved")
+        for url in sorted(new - old):
+            self._add(ChangeKind.ADDITIVE, "servers", f"server {_code(url)} added")
+
+    def _error_schema(self) -> None:
+        """The SDK types its errors by `Error.code` and reads `message` and `details`
+        (error bodies are otherwise only info), so losing one of them is breaking."""
+        old = self.old.resolve(_map(_map(self.old.doc, "components"), "schemas").get("Error"))[0]
+        new = self.new.resolve(_map(_map(self.new.doc, "components"), "schemas").get("Error"))[0]
+        if not old:
+            return
+        location = "components.schemas.Error"
+        if not new:
+            self._add(
+                ChangeKind.BREAKING, location, "the error schema the SDK types errors by is gone"
+            )
+            return
+        old_props, new_props = _map(old, "properties"), _map(new, "properties")
+        required = set(_list(new, "required"))
+        for name in ("code", "message", "details"):
+            if name not in old_props:
+                continue
+            if name not in new_props:
+                self._add(
+                    ChangeKind.BREAKING, location, f"`{name}` removed: the SDK types errors by it"
+                )
+            elif name in set(_list(old, "required")) and name not in required:
+                self._add(ChangeKind.BREAKING, location, f"`{name}` no longer required")
+            elif _types(self.old.resolve(old_props[name])[0]) != _types(
+                self.new.resolve(new_props[name])[0]
+            ):
+                self._add(ChangeKind.BREAKING, location, f"`{name}` changed type")
+
+    def _argument_order(self) -> None:
+        """Generated models take required properties first, in the spec's key order, then
+        the optional ones: reordering keys reorders constructor arguments, which breaks
+        positional callers although no property changed."""
+        old = _map(_map(self.old.doc, "components"), "schemas")
+        new = _map(_map(self.new.doc, "components"), "schemas")
+        for name in sorted(old.keys() & new.keys()):
+            a, b = _constructor_order(old[name]), _constructor_order(new[name])
+            common = set(a) & set(b)
+            a_kept, b_kept = [p for p in a if p in common], [p for p in b if p in common]
+            if a_kept != b_kept:
+                self._add(
+                    ChangeKind.BREAKING,
+                    f"components.schemas.{name}",
+                    "constructor arguments reordered "
+                    f"({', '.join(a_kept)} → {', '.join(b_kept)}): breaks positional callers",
+                )
 
     # Operations and webhooks
 
@@ -660,6 +718,22 @@ class _Differ:
         for key in ("allOf", "anyOf", "oneOf"):
             for part_a, part_b in zip(_list(old, key), _list(new, key), strict=False):
                 self._schema_docs(part_a, part_b, prefix, path)
+
+
+def _server_urls(doc: Json) -> set[str]:
+    return {
+        str(server.get("url")).rstrip("/")
+        for server in _list(doc, "servers")
+        if isinstance(server, Mapping) and "url" in server
+    }
+
+
+def _constructor_order(schema: Any) -> list[str]:
+    if not isinstance(schema, Mapping):
+        return []
+    names = list(_map(schema, "properties"))
+    required = set(_list(schema, "required"))
+    return [n for n in names if n in required] + [n for n in names if n not in required]
 
 
 def _at(prefix: str, path: str) -> str:

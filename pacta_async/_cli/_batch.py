@@ -24,7 +24,7 @@ from .._errors import ConfigurationError, InvalidInputError, JournalError, Pacta
 from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
-from ._output import Subparsers, fail
+from ._output import Subparsers, add_timeout_option, fail
 from ._progress import progress_display
 
 __all__ = ["add_commands"]
@@ -108,6 +108,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-email", action="store_true", help="do not email the recipients (sendEmail=false)"
     )
+    add_timeout_option(parser)
 
 
 # -- running a batch --------------------------------------------------------------
@@ -117,7 +118,8 @@ def _client(args: argparse.Namespace) -> PactaClient:
     return PactaClient(
         rate_limiter=TokenBucketLimiter(
             requests_per_minute=args.requests_per_minute, sends_per_minute=args.sends_per_minute
-        )
+        ),
+        total_timeout=args.timeout,
     )
 
 

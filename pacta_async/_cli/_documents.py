@@ -11,7 +11,7 @@ import anyio
 from .._client import PactaClient
 from .._errors import ConfigurationError, PactaError
 from ..types import Document, DocumentStatus
-from ._output import Subparsers, fail, print_table
+from ._output import Subparsers, add_timeout_option, fail, print_table
 
 __all__ = ["add_commands"]
 
@@ -20,11 +20,15 @@ def add_commands(commands: Subparsers) -> None:
     documents = commands.add_parser("documents", help="look at documents")
     documents_commands = documents.add_subparsers(metavar="COMMAND", required=True)
     list_ = documents_commands.add_parser("list", help="list documents, newest first")
-    list_.add_argument("--status", choices=[status.value for status in DocumentStatus])
+    list_.add_argument(
+        "--status",
+        help=f"only documents with this status ({', '.join(DocumentStatus)}, or a newer one)",
+    )
     list_.add_argument(
         "--limit", metavar="N", type=int, default=20, help="at most N (0: all; default: 20)"
     )
     list_.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_timeout_option(list_)
     list_.set_defaults(run=_run_list)
 
 
@@ -33,7 +37,7 @@ def _run_list(args: argparse.Namespace) -> int:
         return fail("--limit must be 0 (all) or more", 2)
 
     async def main() -> list[Document]:
-        async with PactaClient() as client:
+        async with PactaClient(total_timeout=args.timeout) as client:
             documents: list[Document] = []
             async for document in client.documents.iter(status=args.status):
                 documents.append(document)

@@ -8,18 +8,25 @@ limiters behave alike.
 
 from __future__ import annotations
 
+import itertools
+
 import anyio.lowlevel
 import attrs
 import httpx
 
 from .._clock import Clock, SystemClock
+from .._errors import RateLimitError
 from .._headers import parse_rate_limit_headers, parse_retry_after
+from .._logging import logger
+from .._retry import DEFAULT_MAX_RETRY_AFTER
 from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
     JITTER_ALLOWANCE,
+    PacingTimeout,
     Rate,
     WaitLine,
+    check_max_pause,
     check_rate,
 )
 
@@ -45,6 +52,8 @@ class _Bucket:
     tat: float
     # The limit the server reports, which wins while it is lower than the configured one.
     reported: float | None = None
+    # Until when (monotonic) requests fail with this 429: its Retry-After is too long.
+    refused: tuple[float, RateLimitError] | None = None
 
     @property
     def interval(self) -> float:
@@ -79,18 +88,20 @@ class TokenBucketLimiter:
 
     Every request takes a general token and a send takes a send token as well, both
     at the same instant, so a send waiting for its send token never sits on a general
-    token that others could use. Waiters form one first-in, first-out line across
-    both kinds: a general request queued behind a send waits for that send, which is
-    what guarantees that a steady stream of general requests cannot starve sends (nor
-    sends starve general requests). The price is head-of-line waiting, which costs
-    nothing in throughput here: the send would have used the next general token anyway.
+    token that others could use. Each limit has its own first-in, first-out line: a
+    send first queues for the send limit, then joins the general line like any other
+    request, so a send held back by the send limit (after a send-scoped 429, say)
+    never delays requests that need only a general token, and neither kind can starve
+    the other. A retry keeps its place in line.
 
     It adapts to what Pacta says. A 429 pauses every task until `Retry-After`, then
     lets requests resume one interval apart rather than in a burst; `X-RateLimit-*`
     lowers the general bucket when the server has less left than we think (another
     process using the token, a lower limit than configured), and a reported limit
     below the configured one becomes the rate. Limits are never raised above the
-    configured ones.
+    configured ones. A `Retry-After` beyond `max_pause` does not pause anybody:
+    until it is over, requests of that limit fail at once with the 429's
+    `RateLimitError`.
 
     Share one instance between every client that uses the same token; the limits
     belong to the token, not to a client.
@@ -103,27 +114,68 @@ class TokenBucketLimiter:
         sends_per_minute: float = DEFAULT_SENDS_PER_MINUTE,
         burst: int | None = None,
         send_burst: int | None = None,
+        max_pause: float = DEFAULT_MAX_RETRY_AFTER,
         clock: Clock | None = None,
     ) -> None:
         self._clock: Clock = SystemClock() if clock is None else clock
         now = self._clock.monotonic()
         self._general = _Bucket(check_rate(requests_per_minute, burst, "requests_per_minute"), now)
         self._send = _Bucket(check_rate(sends_per_minute, send_burst, "sends_per_minute"), now)
-        self._line = WaitLine()
+        self._max_pause = check_max_pause(max_pause)
+        self._general_line = WaitLine(self._clock)
+        self._send_line = WaitLine(self._clock)
+        self._places = itertools.count()
 
-    async def acquire(self, *, send: bool) -> None:
+    async def acquire(
+        self, *, send: bool, place: int | None = None, timeout: float | None = None
+    ) -> int:
         await anyio.lowlevel.checkpoint_if_cancelled()
-        if not self._line and self._delay(send) <= _ON_TIME:
+        self._check_refused(send)
+        if place is None:
+            place = next(self._places)
+        if (
+            not self._general_line
+            and not (send and self._send_line)
+            and self._delay(send) <= _ON_TIME
+        ):
             # Nobody is waiting and the tokens are there: take them and return without
             # yielding (the request that follows yields), so a cancellation cannot land
             # between taking and returning, and the fast path costs no loop pass.
             self._take(send)
-            return
-        async with self._line.front():
-            # Observations may push the slot back while we sleep, so look again on waking.
-            while (delay := self._delay(send)) > _ON_TIME:
-                await self._clock.sleep(delay)
-            self._take(send)
+            return place
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
+        if not send:
+            async with self._general_line.front(place, deadline):
+                await self._wait_general(send=False, deadline=deadline)
+            return place
+        async with self._send_line.front(place, deadline):
+            while True:
+                # Observations may push the slot back while we sleep, so look again on waking.
+                while (delay := self._send.allowed_at() - self._clock.monotonic()) > _ON_TIME:
+                    await self._sleep(self._send_line, delay, deadline, "send")
+                async with self._general_line.front(place, deadline):
+                    if await self._wait_general(send=True, deadline=deadline):
+                        return place
+
+    async def _wait_general(self, *, send: bool, deadline: float | None) -> bool:
+        """At the general line's front: take the tokens when due. A send gives up (False)
+        when its send token is no longer there, to wait for it without blocking the line."""
+        while True:
+            self._check_refused(send)
+            if send and self._send.allowed_at() - self._clock.monotonic() > _ON_TIME:
+                return False
+            delay = self._general.allowed_at() - self._clock.monotonic()
+            if delay <= _ON_TIME:
+                self._take(send)
+                return True
+            await self._sleep(self._general_line, delay, deadline, "general")
+
+    async def _sleep(
+        self, line: WaitLine, delay: float, deadline: float | None, scope: str
+    ) -> None:
+        if deadline is not None and self._clock.monotonic() + delay > deadline:
+            raise PacingTimeout(f"the next {scope} slot was {delay:.2f} s away")
+        await line.sleep(delay, deadline)
 
     async def observe(
         self,
@@ -132,6 +184,7 @@ class TokenBucketLimiter:
         *,
         scope: str | None = None,
         limit: int | None = None,
+        error: RateLimitError | None = None,
     ) -> None:
         now = self._clock.monotonic()
         if status_code == 429:
@@ -141,12 +194,29 @@ class TokenBucketLimiter:
                     bucket.reported = limit
             retry_after = parse_retry_after(headers, now=self._clock.wall())
             for bucket in buckets:
-                _pause(bucket, now, retry_after)
+                if retry_after is not None and not retry_after <= self._max_pause:
+                    if error is not None:
+                        bucket.refused = (now + retry_after, error)
+                        # Waiters raise it now rather than when their sleep ends.
+                        self._general_line.wake()
+                        self._send_line.wake()
+                        continue
+                    retry_after = self._max_pause
+                _pause(bucket, now, retry_after, scope or "general and send")
         server = parse_rate_limit_headers(headers)
         if server is not None:
             if server.limit >= 1:
                 self._general.reported = server.limit
             self._general.cap(now, max(0, server.remaining))
+
+    def _check_refused(self, send: bool) -> None:
+        now = self._clock.monotonic()
+        for bucket in (self._general, self._send) if send else (self._general,):
+            if bucket.refused is not None:
+                until, error = bucket.refused
+                if now < until:
+                    raise error
+                bucket.refused = None
 
     def _delay(self, send: bool) -> float:
         allowed_at = self._general.allowed_at()
@@ -170,14 +240,18 @@ def _scoped(general: _Bucket, send: _Bucket, scope: str | None) -> tuple[_Bucket
     return (general, send)
 
 
-def _pause(bucket: _Bucket, now: float, retry_after: float | None) -> None:
+def _pause(bucket: _Bucket, now: float, retry_after: float | None, scope: str) -> None:
     """After a 429: one token when `Retry-After` is up, then one per interval.
 
     Resuming with a single token rather than a refilled burst keeps the first seconds
     after a pause from tripping the limit again. Without `Retry-After` the bucket is
     emptied, which waits one interval.
     """
+    before = bucket.tat
     if retry_after is None:
         bucket.cap(now, 0)
     else:
         bucket.cap(now + retry_after, 1)
+    if bucket.tat - before > bucket.interval:
+        # Once per pause, not once per waiting request.
+        logger.info("rate limited (%s): pausing for %.2fs", scope, bucket.tat - now)

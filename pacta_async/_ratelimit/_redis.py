@@ -13,20 +13,25 @@ runs on asyncio, so this limiter does too; `TokenBucketLimiter` also runs on tri
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import random
 
 import httpx
 
 from .._clock import Clock, SystemClock
-from .._errors import ConfigurationError, RateLimiterUnavailableError
+from .._errors import ConfigurationError, RateLimitError, RateLimiterUnavailableError
 from .._headers import parse_rate_limit_headers, parse_retry_after
+from .._retry import DEFAULT_MAX_RETRY_AFTER
 from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
     JITTER_ALLOWANCE,
+    PacingTimeout,
     WaitLine,
+    check_max_pause,
     check_rate,
+    refusal_error,
 )
 from ._local import TokenBucketLimiter
 
@@ -58,30 +63,45 @@ _RECHECK_SECONDS = 5.0
 # The same GCRA as `_local._Bucket` (JITTER_ALLOWANCE included), in microseconds of
 # the Redis server's clock.
 # KEYS[1] is a hash: `general` and `send` hold each bucket's theoretical arrival time
-# (when it is full again), `general_limit` and `send_limit` the limits Pacta reported,
-# which every worker then adopts while they are lower than its configured ones.
+# (when it is full again); `rpm`, `burst`, `spm` and `send_burst` the key's limits,
+# written by the first worker and lowered by any worker configured lower, so that all
+# workers meter the one shared state with the same arithmetic; `general_limit` and
+# `send_limit` the limits Pacta reported, which every worker then adopts while they
+# are lower; `general_refused` and `send_refused` until when a 429 whose Retry-After
+# was too long to wait out refuses that limit.
 # ARGV: op ('acquire' | 'observe'), requests/min, burst, sends/min, send burst,
 #   the jitter allowance in microseconds, then
-#   acquire: '1' for a send, else '0'. Returns 0 when granted, else the microseconds
-#            to wait before asking again; nothing is taken unless granted.
+#   acquire: '1' for a send, else '0'.
 #   observe: buckets to pause ('' | 'general' | 'send' | 'both'), Retry-After in
 #            microseconds ('' if absent), X-RateLimit-Remaining (''), reported general
-#            limit (''), reported send limit (''). Returns 0.
-# The key expires a minute after both buckets are full again: an absent key reads as
-# full buckets, so only the reported limits are forgotten, after a quiet minute.
+#            limit (''), reported send limit (''), the longest pause in microseconds.
+# Returns {verdict, microseconds, rpm, burst, spm, send_burst}, the limits as the key
+# holds them: verdict 'go' (granted), 'wait' (ask again after that long; nothing was
+# taken), 'general' or 'send' (that limit is refused for that long), 'ok' (observed).
+# The key expires a minute after both buckets are full again and every refusal is
+# over: an absent key reads as full buckets, so the limits are forgotten after a
+# quiet minute (and the next worker to come sets them).
 _SCRIPT = """
 local key = KEYS[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local state = redis.call('HMGET', key, 'general', 'send', 'general_limit', 'send_limit')
+local state = redis.call('HMGET', key, 'general', 'send', 'general_limit', 'send_limit',
+  'rpm', 'burst', 'spm', 'send_burst', 'general_refused', 'send_refused')
+local config = {}
+for i, name in ipairs({'rpm', 'burst', 'spm', 'send_burst'}) do
+  local mine = tonumber(ARGV[i + 1])
+  local shared = tonumber(state[i + 4])
+  if not shared or mine < shared then shared = mine end
+  config[i] = shared
+end
+redis.call('HSET', key, 'rpm', config[1], 'burst', config[2], 'spm', config[3],
+  'send_burst', config[4])
 if ARGV[1] == 'observe' then
   if ARGV[10] ~= '' then redis.call('HSET', key, 'general_limit', ARGV[10]); state[3] = ARGV[10] end
   if ARGV[11] ~= '' then redis.call('HSET', key, 'send_limit', ARGV[11]); state[4] = ARGV[11] end
 end
 
 local function bucket(tat, per_minute, burst, reported)
-  per_minute = tonumber(per_minute)
-  burst = tonumber(burst)
   reported = tonumber(reported)
   if reported and reported < per_minute then
     per_minute = reported
@@ -89,8 +109,9 @@ local function bucket(tat, per_minute, burst, reported)
   end
   return {tat = tonumber(tat) or now, interval = 60000000 / per_minute, burst = burst}
 end
-local general = bucket(state[1], ARGV[2], ARGV[3], state[3])
-local send = bucket(state[2], ARGV[4], ARGV[5], state[4])
+local general = bucket(state[1], config[1], config[2], state[3])
+local send = bucket(state[2], config[3], config[4], state[4])
+local refused = {general = tonumber(state[9]) or 0, send = tonumber(state[10]) or 0}
 
 local function allowed_at(b)
   return b.tat - math.max(0, (b.burst - 1) * b.interval - tonumber(ARGV[6]))
@@ -98,41 +119,63 @@ end
 local function cap(b, at, tokens)
   b.tat = math.max(b.tat, at + (b.burst - tokens) * b.interval)
 end
+local function answer(verdict, micros)
+  return {verdict, tostring(math.max(0, math.ceil(micros))), tostring(config[1]),
+    tostring(config[2]), tostring(config[3]), tostring(config[4])}
+end
 
+local verdict, micros = 'ok', 0
 if ARGV[1] == 'acquire' then
   local sending = ARGV[7] == '1'
+  if refused.general > now then return answer('general', refused.general - now) end
+  if sending and refused.send > now then return answer('send', refused.send - now) end
   local at = allowed_at(general)
   if sending then at = math.max(at, allowed_at(send)) end
-  if at > now then return math.ceil(at - now) end
+  if at > now then return answer('wait', at - now) end
   general.tat = math.max(general.tat, now) + general.interval
   if sending then send.tat = math.max(send.tat, now) + send.interval end
+  verdict = 'go'
 else
   local retry_after = tonumber(ARGV[8])
-  local function pause(b)
-    if retry_after then cap(b, now + retry_after, 1) else cap(b, now, 0) end
+  local longest = tonumber(ARGV[12])
+  local function pause(b, name)
+    if not retry_after then cap(b, now, 0)
+    elseif retry_after > longest then
+      refused[name] = math.max(refused[name], now + retry_after)
+      redis.call('HSET', key, name .. '_refused', refused[name])
+    else cap(b, now + retry_after, 1) end
   end
-  if ARGV[7] == 'general' or ARGV[7] == 'both' then pause(general) end
-  if ARGV[7] == 'send' or ARGV[7] == 'both' then pause(send) end
+  if ARGV[7] == 'general' or ARGV[7] == 'both' then pause(general, 'general') end
+  if ARGV[7] == 'send' or ARGV[7] == 'both' then pause(send, 'send') end
   if ARGV[9] ~= '' then cap(general, now, tonumber(ARGV[9])) end
 end
 redis.call('HSET', key, 'general', general.tat, 'send', send.tat)
-redis.call('PEXPIRE', key, math.ceil((math.max(general.tat, send.tat) - now) / 1000) + 60000)
-return 0
+local until_quiet = math.max(general.tat, send.tat, refused.general, refused.send) - now
+redis.call('PEXPIRE', key, math.ceil(until_quiet / 1000) + 60000)
+return answer(verdict, micros)
 """
 
 
 class RedisRateLimiter:
     """A `RateLimiter` shared through Redis by every process that uses one token.
 
-    Give every worker the same limits, `key_prefix` and token. The token itself is
-    never stored: the key is named by a truncated SHA-256 of it. Each process keeps
-    its own tasks in a first-in, first-out line whose front asks Redis; when the
+    Give every worker the same `key_prefix` and token. The token itself is never
+    stored: the key is named by a truncated SHA-256 of it. Each process keeps its own
+    tasks in a first-in, first-out line per limit whose front asks Redis; when the
     answer is "wait", it sleeps that long, plus a small random delay, and asks again,
     so every worker waiting for a slot has the same chance of it. A waiter takes nothing
     until granted, so cancelling one costs no capacity.
 
-    A 429 observed by any worker pauses all of them until `Retry-After`, and a limit
-    Pacta reports below the configured one is adopted by all of them.
+    The limits belong to the key, not to a worker: the first worker writes its limits
+    next to the shared state and every worker meters with the key's limits. A worker
+    configured lower lowers them for all (never above what any worker was told); a
+    worker configured otherwise logs a warning and uses the key's, so it cannot take
+    more than its share. The limits are forgotten when the key expires, a quiet minute
+    after the buckets are full again.
+
+    A 429 observed by any worker pauses all of them until `Retry-After` (one longer
+    than `max_pause` refuses that limit with `RateLimitError` instead, for all of
+    them), and a limit Pacta reports below the configured one is adopted by all.
 
     When Redis cannot be reached, `fallback_fraction` decides: None fails closed with
     `RateLimiterUnavailableError`; a fraction such as ``1 / number_of_workers`` paces
@@ -152,16 +195,24 @@ class RedisRateLimiter:
         send_burst: int | None = None,
         key_prefix: str = "pacta:ratelimit:",
         fallback_fraction: float | None = None,
+        max_pause: float = DEFAULT_MAX_RETRY_AFTER,
         clock: Clock | None = None,
     ) -> None:
         general = check_rate(requests_per_minute, burst, "requests_per_minute")
         send = check_rate(sends_per_minute, send_burst, "sends_per_minute")
+        self._max_pause = check_max_pause(max_pause)
         self._clock: Clock = SystemClock() if clock is None else clock
         self._script = client.register_script(_SCRIPT)
         self._key = key_prefix + hashlib.sha256(token.encode()).hexdigest()[:32]
         self._limits = (general.per_minute, general.burst, send.per_minute, send.burst)
-        self._line = WaitLine()
+        self._general_line = WaitLine(self._clock)
+        self._send_line = WaitLine(self._clock)
+        self._places = itertools.count()
         self._random = random.Random()
+        # The key's limits when they last differed from ours (warned about once each).
+        self._warned: tuple[float, ...] | None = None
+        # The 429 that refused a limit here, to raise while Redis says it still does.
+        self._refusals: dict[str, RateLimitError] = {}
         self._fallback: TokenBucketLimiter | None = None
         if fallback_fraction is not None:
             if not 0 < fallback_fraction <= 1:
@@ -173,26 +224,39 @@ class RedisRateLimiter:
                 sends_per_minute=send.per_minute * fallback_fraction,
                 burst=max(1, int(general.burst * fallback_fraction)),
                 send_burst=max(1, int(send.burst * fallback_fraction)),
+                max_pause=max_pause,
                 clock=self._clock,
             )
         # Until when (monotonic) requests go to the fallback without trying Redis.
         self._down_until: float | None = None
 
-    async def acquire(self, *, send: bool) -> None:
-        async with self._line.front():
+    async def acquire(
+        self, *, send: bool, place: int | None = None, timeout: float | None = None
+    ) -> int:
+        if place is None:
+            place = next(self._places)
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
+        line = self._send_line if send else self._general_line
+        async with line.front(place, deadline):
             while True:
                 if self._fallback is not None and self._redis_is_down():
-                    await self._fallback.acquire(send=send)
-                    return
+                    left = None if deadline is None else deadline - self._clock.monotonic()
+                    await self._fallback.acquire(send=send, timeout=left)
+                    return place
                 try:
-                    wait = await self._run("acquire", "1" if send else "0")
+                    verdict, micros = await self._run("acquire", "1" if send else "0")
                 except _UNREACHABLE as exc:
                     self._unreachable(exc)
                     continue
-                if wait == 0:
-                    return
-                jitter = 1 + _JITTER * self._random.random()
-                await self._clock.sleep(wait / 1_000_000 * jitter)
+                if verdict == "go":
+                    return place
+                seconds = micros / 1_000_000
+                if verdict != "wait":
+                    raise self._refusal(verdict, seconds)
+                wait = seconds * (1 + _JITTER * self._random.random())
+                if deadline is not None and self._clock.monotonic() + wait > deadline:
+                    raise PacingTimeout(f"the shared limiter's next slot was {seconds:.2f} s away")
+                await line.sleep(wait, deadline)
 
     async def observe(
         self,
@@ -201,10 +265,13 @@ class RedisRateLimiter:
         *,
         scope: str | None = None,
         limit: int | None = None,
+        error: RateLimitError | None = None,
     ) -> None:
         if self._fallback is not None:
             # Kept informed all along, so it starts from Pacta's view if Redis goes away.
-            await self._fallback.observe(status_code, headers, scope=scope, limit=limit)
+            await self._fallback.observe(
+                status_code, headers, scope=scope, limit=limit, error=error
+            )
             if self._redis_is_down():
                 return
         server = parse_rate_limit_headers(headers)
@@ -215,7 +282,12 @@ class RedisRateLimiter:
             pause = scope if scope in ("general", "send") else "both"
             seconds = parse_retry_after(headers, now=self._clock.wall())
             if seconds is not None:
-                retry_after = str(round(seconds * 1_000_000))
+                if error is None:
+                    seconds = min(seconds, self._max_pause)
+                elif not seconds <= self._max_pause:
+                    for name in ("general", "send") if pause == "both" else (pause,):
+                        self._refusals[name] = error
+                retry_after = str(round(min(seconds, _LONGEST) * 1_000_000))
             if limit is not None and limit >= 1:
                 if scope == "general":
                     general_limit = str(limit)
@@ -226,20 +298,39 @@ class RedisRateLimiter:
             remaining = str(max(0, server.remaining))
             if server.limit >= 1:
                 general_limit = str(server.limit)
+        longest = str(round(self._max_pause * 1_000_000))
+        args = (pause, retry_after, remaining, general_limit, send_limit, longest)
         try:
-            await self._run("observe", pause, retry_after, remaining, general_limit, send_limit)
+            await self._run("observe", *args)
         except _UNREACHABLE as exc:
             # The response is already here and must not fail for this; the next
             # acquire reports the outage (or falls back).
             _log.warning("could not share a rate-limit observation through Redis: %s", exc)
 
-    async def _run(self, op: str, *args: str) -> int:
+    def _refusal(self, scope: str, seconds: float) -> RateLimitError:
+        """The 429 that refuses `scope`: ours if this process saw it, else its like."""
+        seen = self._refusals.get(scope)
+        if seen is not None:
+            return seen
+        return refusal_error(scope, seconds, "another worker sharing the limiter")
+
+    async def _run(self, op: str, *args: str) -> tuple[str, int]:
         allowance = round(JITTER_ALLOWANCE * 1_000_000)
         result = await self._script(keys=[self._key], args=[op, *self._limits, allowance, *args])
         if self._down_until is not None:
             _log.info("Redis is reachable again; rate limits are shared again")
             self._down_until = None
-        return int(result)
+        verdict, micros, *limits = (_text(item) for item in result)
+        shared = tuple(float(value) for value in limits)
+        if shared != tuple(float(value) for value in self._limits) and shared != self._warned:
+            self._warned = shared
+            _log.warning(
+                "this worker's limits (%s) differ from those shared under its key (%s); "
+                "using the shared ones, so that no worker takes more than its share",
+                _describe(self._limits),
+                _describe(shared),
+            )
+        return verdict, int(micros)
 
     def _redis_is_down(self) -> bool:
         return self._down_until is not None and self._clock.monotonic() < self._down_until
@@ -255,3 +346,17 @@ class RedisRateLimiter:
                 "Redis is unreachable (%s); pacing this process alone until it is back", exc
             )
         self._down_until = self._clock.monotonic() + _RECHECK_SECONDS
+
+
+# Retry-After goes to Redis in microseconds (exact in a double up to ~280 years);
+# ten years is plenty to refuse.
+_LONGEST = 10 * 365 * 24 * 3600.0
+
+
+def _text(item: object) -> str:
+    return item.decode() if isinstance(item, bytes) else str(item)
+
+
+def _describe(limits: tuple[float, ...]) -> str:
+    rpm, burst, spm, send_burst = limits
+    return f"{rpm:g}/min burst {burst:g}, sends {spm:g}/min burst {send_burst:g}"

@@ -1,6 +1,6 @@
 """Receiving Pacta's webhook deliveries: verify, parse into typed events, act once."""
 
-from ._dedup import DedupStore, InMemoryDedupStore, WebhookDeduplicator
+from ._dedup import DedupStore, HandlingState, InMemoryDedupStore, WebhookDeduplicator
 from ._events import (
     DocumentCancelled,
     DocumentCompleted,
@@ -25,6 +25,7 @@ __all__ = [
     "DocumentRejected",
     "DocumentSent",
     "DocumentSigned",
+    "HandlingState",
     "InMemoryDedupStore",
     "UnknownWebhookEvent",
     "WebhookDeduplicator",

@@ -7,6 +7,8 @@ than this SDK arrives as `UnknownWebhookEvent` instead of failing.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -32,7 +34,8 @@ class WebhookEvent:
     """One event delivered by Pacta; the subclasses name the event.
 
     `raw` is the decoded body as received, for fields this SDK does not model yet.
-    The same event can be delivered more than once: see `dedup_key`.
+    The same event can be delivered more than once, each time with a new `created_at`
+    (the delivery attempt's time): see `dedup_key`.
     """
 
     event: str
@@ -43,9 +46,20 @@ class WebhookEvent:
 
     @property
     def dedup_key(self) -> str:
-        """Identifies the event across redeliveries: (event, document id, createdAt)."""
-        created_at = self.created_at.astimezone(datetime.UTC).isoformat()
-        return f"{self.event}:{self.document.id}:{created_at}"
+        """The event's identity, the same in every delivery of it and different between events.
+
+        ``"<event>:<document id>:<sha256 of the canonical payload>"``. A retry carries
+        the same `event` and `payload` but a new `createdAt`, so `createdAt` is left
+        out; the payload is the document as the event left it, so two different
+        events (two recipients signing in one millisecond) differ in it. Canonical
+        JSON (sorted keys, no whitespace) makes the key independent of how the body
+        was serialised. `webhookEndpoint` is left out too: two subscriptions pointing
+        at one receiver deliver one event.
+        """
+        payload = self.raw["payload"]
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        return f"{self.event}:{self.document.id}:{digest}"
 
 
 @attrs.frozen

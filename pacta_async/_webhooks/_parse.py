@@ -4,6 +4,8 @@ Framework-neutral on purpose: a receiver hands over the raw body and the headers
 the same code serves Starlette, FastAPI, Django or a bare ASGI app.
 
     event = parse_webhook(body, headers, secret=os.environ["PACTA_WEBHOOK_SECRET"])
+    # While rotating: the new secret and, for Pacta's 24 hours of retries, the old one.
+    event = parse_webhook(body, headers, secret=[new_secret, old_secret])
     match event:
         case DocumentSigned(document=document):
             ...
@@ -19,7 +21,7 @@ import datetime
 import enum
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import NoneType
 from typing import Any, Final
 
@@ -57,8 +59,12 @@ Anyone who learns the receiver's URL can then forge events, so this is a named v
 rather than an empty string: an unset environment variable must not switch checking off.
 """
 
-WebhookSecret = str | _NoSecret
-"""What `secret=` takes: the subscription's secret, or `NO_SECRET`."""
+WebhookSecret = str | Sequence[str] | _NoSecret
+"""What `secret=` takes: the subscription's secret, several (while rotating), or `NO_SECRET`.
+
+Pacta keeps retrying deliveries signed with a rotated-out secret for up to 24 hours,
+so after `PATCH /webhooks/{id}` accept ``[new, old]`` for a day, then ``new`` alone.
+"""
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -100,9 +106,14 @@ def parse_webhook(
     `Headers` or a list of (name, value) pairs. The secret is checked first, so an
     unauthenticated caller learns nothing from the body checks.
 
+    `secret` may list several secrets (a rotation): the delivery is accepted if it
+    carries any of them. Each is compared in constant time, and all are compared, so
+    timing tells nothing about which one matched or how much of it.
+
     Raises `WebhookSignatureError` for a missing or wrong secret and `WebhookPayloadError`
     for a body over `max_body_bytes`, malformed JSON or a body of the wrong shape. An
-    empty `secret` raises `ConfigurationError`: pass `NO_SECRET` to mean "no secret".
+    empty `secret` (or list, or list entry) raises `ConfigurationError`: pass
+    `NO_SECRET` to mean "no secret".
     """
     _verify_secret(headers, secret)
     if len(body) > max_body_bytes:
@@ -111,16 +122,12 @@ def parse_webhook(
 
 
 def _verify_secret(headers: Headers, secret: WebhookSecret) -> None:
-    if secret == "":
-        raise ConfigurationError(
-            "the webhook secret is empty; set one on the subscription, or pass "
-            "secret=NO_SECRET to accept deliveries that anyone could forge"
-        )
+    expected = _expected_secrets(secret)
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     received = [value for name, value in pairs if name.lower() == SECRET_HEADER]
     if len(received) > 1:
         raise WebhookSignatureError("more than one X-Pacta-Secret header")
-    if secret is NO_SECRET:
+    if expected is None:
         if received and received[0]:
             raise WebhookSignatureError(
                 "the delivery carries an X-Pacta-Secret but none is configured to check it"
@@ -128,8 +135,36 @@ def _verify_secret(headers: Headers, secret: WebhookSecret) -> None:
         return
     if not received:
         raise WebhookSignatureError("missing X-Pacta-Secret header")
-    if not hmac.compare_digest(received[0].encode(), secret.encode()):
+    value = received[0].encode()
+    matched = False
+    for candidate in expected:  # no early exit: every secret costs the same time
+        matched |= hmac.compare_digest(value, candidate)
+    if not matched:
         raise WebhookSignatureError("X-Pacta-Secret does not match the configured secret")
+
+
+def _expected_secrets(secret: WebhookSecret) -> list[bytes] | None:
+    """The secrets to accept as bytes, or None for `NO_SECRET`; bad configuration raises."""
+    if secret is NO_SECRET:
+        return None
+    secrets = [secret] if isinstance(secret, str) else secret
+    if isinstance(secrets, bytes | bytearray) or not isinstance(secrets, Sequence):
+        raise ConfigurationError(
+            f"secret must be a string, a list of strings or NO_SECRET, got {type(secret).__name__}"
+        )
+    if not secrets:
+        raise ConfigurationError("the list of webhook secrets is empty")
+    for candidate in secrets:
+        if not isinstance(candidate, str):
+            raise ConfigurationError(
+                f"every webhook secret must be a string, got {type(candidate).__name__}"
+            )
+        if candidate == "":
+            raise ConfigurationError(
+                "a webhook secret is empty; set one on the subscription, or pass "
+                "secret=NO_SECRET to accept deliveries that anyone could forge"
+            )
+    return [candidate.encode() for candidate in secrets]
 
 
 def _parse_body(body: bytes) -> WebhookEvent:

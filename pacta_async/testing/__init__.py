@@ -12,11 +12,13 @@ In-process, with webhook deliveries running in the test's event loop::
         ...
 
 Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
-``python -m pacta_async.testing --port 8080``. Needs the ``server`` extra.
+``python -m pacta_async.testing --port 8080`` (with the control API over HTTP).
+To unit-test a webhook receiver without a server, `build_webhook_delivery()` makes
+the body and headers of a delivery. Needs the ``server`` extra.
 """
 
 from .. import _exports
-from ._deliveries import Backoff, Delivery
+from ._deliveries import Backoff, Delivery, WebhookFaults
 from ._errors import ApiError
 from ._fakeclock import FakeClock
 from ._faults import SEND_ROUTES, Faults, Storm
@@ -24,6 +26,7 @@ from ._limits import Limits
 from ._pdf import make_pdf
 from ._server import ReferenceServer
 from ._state import Plan
+from ._webhook_deliveries import WebhookDelivery, build_webhook_delivery, sample_document
 
 __all__ = [
     "SEND_ROUTES",
@@ -36,7 +39,11 @@ __all__ = [
     "Plan",
     "ReferenceServer",
     "Storm",
+    "WebhookDelivery",
+    "WebhookFaults",
+    "build_webhook_delivery",
     "make_pdf",
+    "sample_document",
 ]
 
 _exports.show_as_public(__name__, globals(), __all__)

@@ -8,6 +8,7 @@ import functools
 
 import anyio
 
+from ._deliveries import DEFAULT_DELIVERY_TIMEOUT, Backoff, WebhookFaults
 from ._faults import Faults
 from ._limits import Limits
 from ._server import ReferenceServer
@@ -18,7 +19,10 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pacta-reference-server",
-        description="An in-memory Pacta API for demos and tests. Prints a ready-made token.",
+        description=(
+            "An in-memory Pacta API for demos and tests, with a control API under /_control/ "
+            "(sign, reject, complete a document; list deliveries). Prints a ready-made token."
+        ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s (loopback)")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
@@ -30,12 +34,28 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--drop-before-rate", type=float, default=0.0)
     faults.add_argument("--drop-after-rate", type=float, default=0.0)
     faults.add_argument("--latency", type=float, default=0.0, help="seconds added to requests")
+    hooks = parser.add_argument_group("webhook deliveries")
+    hooks.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=DEFAULT_DELIVERY_TIMEOUT,
+        help="seconds to wait for a receiver's answer (default: %(default)s, as Pacta)",
+    )
+    hooks.add_argument("--webhook-retry-base", type=float, default=5.0, help="first retry delay")
+    hooks.add_argument("--webhook-retry-cap", type=float, default=3600.0, help="longest delay")
+    hooks.add_argument(
+        "--webhook-duplicate-rate",
+        type=float,
+        default=0.0,
+        help="share of 2xx answers lost on the way back, so the event is delivered again",
+    )
     return parser
 
 
 def _announce(token: str, base_url: str) -> None:
     print(f"Pacta reference server at {base_url}", flush=True)
     print(f"Token (Authorization header): {token}", flush=True)
+    print(f"Control API: {base_url.removesuffix('/api/v1')}/_control/", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
 
@@ -49,7 +69,12 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
     )
     server = ReferenceServer(
-        limits=Limits(general=args.general_limit, send=args.send_limit), faults=[faults]
+        limits=Limits(general=args.general_limit, send=args.send_limit),
+        faults=[faults],
+        webhook_backoff=Backoff(base=args.webhook_retry_base, cap=args.webhook_retry_cap),
+        webhook_timeout=args.webhook_timeout,
+        webhook_faults=WebhookFaults(duplicate_rate=args.webhook_duplicate_rate, seed=args.seed),
+        control_api=True,
     )
     token = server.create_token(server.create_team("Demo"))
     ready = functools.partial(_announce, token)

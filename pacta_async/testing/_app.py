@@ -130,6 +130,12 @@ def _routes(state: State) -> list[tuple[str, str, dict[str, _Operation]]]:
     async def duplicate_document(request: Request, team: int) -> Response:
         return _created(state.duplicate_document(team, document_id(request)))
 
+    async def download_document(request: Request, team: int) -> Response:
+        original = request.query_params.get("original", "false")
+        if original not in ("true", "false"):
+            raise validation_error("original", "original must be true or false")
+        return JSONResponse(state.download_link(team, document_id(request), original == "true"))
+
     async def list_recipients(request: Request, team: int) -> Response:
         return JSONResponse(state.list_recipients(team, document_id(request)))
 
@@ -198,6 +204,11 @@ def _routes(state: State) -> list[tuple[str, str, dict[str, _Operation]]]:
             "/documents/{documentId}/duplicate",
             f"{document}/duplicate",
             {"POST": _Operation(duplicate_document)},
+        ),
+        (
+            "/documents/{documentId}/download",
+            f"{document}/download",
+            {"GET": _Operation(download_document)},
         ),
         (
             "/documents/{documentId}/recipients",

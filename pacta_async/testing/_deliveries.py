@@ -4,6 +4,12 @@ Each webhook has its own queue and at most one sender, so one webhook's events
 arrive in the order they happened while a slow or failing webhook never holds up
 the others. Deliveries happen only inside `Deliveries.running()`; events queued before it
 starts are delivered once it does.
+
+As Pacta (following Documenso) does: an attempt that gets no answer within the
+timeout (10 s) is a failure, and is retried while the receiver may still be
+handling it; every retry carries the attempt's own `createdAt`, and its payload
+re-serialised with the keys in another order (as a Postgres `jsonb` column gives
+them back). `WebhookFaults` adds duplicates: a 2xx that is lost on the way back.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import random
 import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -23,10 +30,19 @@ import httpx
 from anyio.abc import TaskGroup
 
 from .._clock import Clock
+from ._time import timestamp
 
-__all__ = ["Backoff", "Deliveries", "Delivery"]
+__all__ = [
+    "DEFAULT_DELIVERY_TIMEOUT",
+    "Backoff",
+    "Deliveries",
+    "Delivery",
+    "WebhookFaults",
+    "jsonb_order",
+]
 
-_TIMEOUT = httpx.Timeout(10.0)
+# Pacta's wait for an answer, for the whole attempt (connect, send, answer).
+DEFAULT_DELIVERY_TIMEOUT = 10.0
 
 
 @attrs.frozen(kw_only=True)
@@ -45,16 +61,31 @@ class Backoff:
 
 
 @attrs.frozen(kw_only=True)
+class WebhookFaults:
+    """Seeded delivery faults: `duplicate_rate` of the 2xx answers are lost on the way back.
+
+    Pacta then sees a failure and delivers the event again, although the receiver
+    handled it; the delivery counts as delivered once a 2xx gets through.
+    """
+
+    duplicate_rate: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    seed: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class Delivery:
     """One event for one webhook, as the control API reports it."""
 
     webhook_id: str
     url: str
     event: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # as first delivered; retries change `createdAt` and key order
     status: Literal["pending", "delivered", "failed"]
     attempts: int
     last_status_code: int | None  # None: no attempt yet, or no HTTP answer
+    attempt_created_at: tuple[str, ...]  # the `createdAt` each attempt carried
 
 
 @attrs.define
@@ -67,6 +98,7 @@ class _Item:
     status: Literal["pending", "delivered", "failed"] = "pending"
     attempts: int = 0
     last_status_code: int | None = None
+    attempt_created_at: list[str] = attrs.Factory(list)
 
     def snapshot(self) -> Delivery:
         return Delivery(
@@ -77,15 +109,44 @@ class _Item:
             status=self.status,
             attempts=self.attempts,
             last_status_code=self.last_status_code,
+            attempt_created_at=tuple(self.attempt_created_at),
         )
+
+    def attempt_body(self, created_at: str) -> bytes:
+        """The body of the next attempt: the first as queued, retries re-serialised."""
+        if not self.attempts:
+            return json.dumps(self.body).encode()
+        return json.dumps(jsonb_order({**self.body, "createdAt": created_at})).encode()
+
+
+def jsonb_order(value: Any) -> Any:
+    """Keys in `jsonb` order (shorter first, then by bytes), at every level."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: jsonb_order(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [jsonb_order(v) for v in value]
+    return value
 
 
 class Deliveries:
     """The delivery queues, shared by the server's state and one running worker."""
 
-    def __init__(self, clock: Clock, backoff: Backoff) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        backoff: Backoff,
+        *,
+        timeout: float = DEFAULT_DELIVERY_TIMEOUT,
+        faults: WebhookFaults | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("the delivery timeout must be positive")
         self._clock = clock
         self._backoff = backoff
+        self._timeout = timeout
+        self._faults = faults or WebhookFaults()
+        self._random = random.Random(self._faults.seed)
         self._lock = threading.Lock()
         self._log: list[_Item] = []
         self._queues: dict[str, collections.deque[_Item]] = {}
@@ -135,7 +196,7 @@ class Deliveries:
         raised: BaseException | None = None
         try:
             async with (
-                httpx.AsyncClient(timeout=_TIMEOUT) as client,
+                httpx.AsyncClient(timeout=httpx.Timeout(self._timeout)) as client,
                 anyio.create_task_group() as tg,
             ):
                 tg.start_soon(self._dispatch, client, tg)
@@ -177,18 +238,25 @@ class Deliveries:
                 queue.popleft()
 
     async def _deliver(self, client: httpx.AsyncClient, item: _Item) -> None:
-        content = json.dumps(item.body).encode()
-        headers = {"Content-Type": "application/json", "X-Pacta-Secret": item.secret}
         while True:
-            try:
-                response = await client.post(item.url, content=content, headers=headers)
-                code: int | None = response.status_code
-            except httpx.HTTPError:
-                code = None
+            with self._lock:
+                first = not item.attempts
+            created_at = item.body["createdAt"] if first else timestamp(self._clock.wall())
+            content = item.attempt_body(created_at)
+            headers = {"Content-Type": "application/json", "X-Pacta-Secret": item.secret}
+            code: int | None = None
+            with anyio.move_on_after(self._timeout):  # the whole attempt, not per read
+                try:
+                    response = await client.post(item.url, content=content, headers=headers)
+                    code = response.status_code
+                except httpx.HTTPError:
+                    pass
             with self._lock:
                 item.attempts += 1
+                item.attempt_created_at.append(created_at)
                 item.last_status_code = code
-                if code is not None and 200 <= code < 300:
+                answered_2xx = code is not None and 200 <= code < 300
+                if answered_2xx and self._random.random() >= self._faults.duplicate_rate:
                     item.status = "delivered"
                     return
                 delay = self._backoff.delay(item.attempts)

@@ -56,7 +56,10 @@ class Faults:
 
     Routes are named like the spec: ``"POST /documents/{documentId}/send"``.
     `error_rate` answers 500 with a JSON `INTERNAL_ERROR` body, or 502/503/504 with a
-    proxy's HTML page, picked from `error_statuses`. Drops close the connection
+    proxy's HTML page, picked from `error_statuses`. `retry_after_as_date` rewrites a
+    429's `Retry-After` as an HTTP date, as a CDN in front of Pacta may: rounded up
+    to the second (never early), with a `Date` header, both by a clock that is
+    `proxy_clock_skew` seconds ahead of the server's. Drops close the connection
     before the request is processed (nothing changes) or after it (the change
     stands but the answer is lost). Injected answers consume no rate limit, and
     injected 5xx carry no `X-RateLimit-*` headers.
@@ -69,6 +72,8 @@ class Faults:
     drop_before_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_rate: float = attrs.field(default=0.0, validator=_rate)
     storm: Storm | None = None
+    retry_after_as_date: bool = False
+    proxy_clock_skew: float = 0.0
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     seed: int = 0
 
@@ -86,6 +91,8 @@ class FaultPlan:
     drop_before: bool = False
     error_status: int | None = None
     drop_after: bool = False
+    # Rewrite a 429's Retry-After as an HTTP date by a clock this far ahead; None: don't.
+    dated_retry_after_skew: float | None = None
 
 
 class _Rule:
@@ -134,6 +141,7 @@ class FaultInjector:
         storm: int | None = None
         drop_before = drop_after = False
         error: int | None = None
+        dated: float | None = None
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
@@ -149,4 +157,6 @@ class FaultInjector:
                 if error is None and rolls[2] < faults.error_rate:
                     error = status
                 drop_after = drop_after or rolls[3] < faults.drop_after_rate
-        return FaultPlan(latency, storm, drop_before, error, drop_after)
+                if faults.retry_after_as_date and dated is None:
+                    dated = faults.proxy_clock_skew
+        return FaultPlan(latency, storm, drop_before, error, drop_after, dated)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from email.utils import formatdate
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import HTMLResponse, JSONResponse
@@ -92,6 +93,8 @@ class FaultLayer:
             await self._app(scope, receive, send)
             return
         plan = self._injector.plan(self._route(scope))
+        if plan.dated_retry_after_skew is not None:
+            send = self._dating_retry_after(send, plan.dated_retry_after_skew)
         if plan.latency:
             await self._clock.sleep(plan.latency)
         if plan.storm_retry_after is not None:
@@ -105,6 +108,20 @@ class FaultLayer:
             await _drop(send)
         else:
             await self._app(scope, receive, send)
+
+    def _dating_retry_after(self, send: Send, skew: float) -> Send:
+        """A CDN's rewrite of a 429's `Retry-After` into an HTTP date (RFC 9110)."""
+
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 429:
+                headers = MutableHeaders(scope=message)
+                seconds = float(headers.get("retry-after", "0"))
+                now = self._clock.wall() + skew
+                headers["Retry-After"] = formatdate(math.ceil(now + seconds), usegmt=True)
+                headers["Date"] = formatdate(math.floor(now), usegmt=True)
+            await send(message)
+
+        return send_dated
 
     def _storm(self, retry_after: int) -> JSONResponse:
         limit = self._limiter.limits.general

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
 from ._app import PREFIX, build_app
-from ._deliveries import Backoff, Deliveries, Delivery
+from ._control import WithControl
+from ._deliveries import DEFAULT_DELIVERY_TIMEOUT, Backoff, Deliveries, Delivery, WebhookFaults
 from ._faults import FaultInjector, Faults
 from ._limits import Limits, RateLimiter
 from ._middleware import ConnectionDropped, FaultLayer
@@ -31,7 +32,7 @@ _STARTUP_TIMEOUT = 10.0
 class _InProcessTransport(httpx.AsyncBaseTransport):
     """`httpx.ASGITransport` that fails a dropped connection the way a socket would."""
 
-    def __init__(self, app: FaultLayer) -> None:
+    def __init__(self, app: FaultLayer | WithControl) -> None:
         self._inner = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -82,6 +83,13 @@ class ReferenceServer:
     `clock` drives rate limits, timestamps, token expiry, injected latency and
     webhook backoff. A `FakeClock` suits in-process use; it cannot be slept on
     from the server thread of `serve_in_thread()`.
+
+    Webhook deliveries behave like Pacta's: an attempt unanswered after
+    `webhook_timeout` seconds fails and is retried with `webhook_backoff`, each
+    retry with a new `createdAt`; `webhook_faults` adds lost 2xx answers
+    (duplicates). `control_api=True` serves the control API over HTTP as well,
+    under ``/_control/`` (see `pacta_async.testing._control`), for receivers
+    tested from another process.
     """
 
     def __init__(
@@ -91,19 +99,31 @@ class ReferenceServer:
         faults: Sequence[Faults] = (),
         clock: Clock | None = None,
         webhook_backoff: Backoff | None = None,
+        webhook_timeout: float = DEFAULT_DELIVERY_TIMEOUT,
+        webhook_faults: WebhookFaults | None = None,
+        control_api: bool = False,
     ) -> None:
         self._clock = clock or SystemClock()
         self._limiter = RateLimiter(limits or Limits(), self._clock)
-        self._deliveries = Deliveries(self._clock, webhook_backoff or Backoff())
+        self._deliveries = Deliveries(
+            self._clock,
+            webhook_backoff or Backoff(),
+            timeout=webhook_timeout,
+            faults=webhook_faults,
+        )
         self._state = State(self._clock, self._deliveries)
         starlette = build_app(self._state, self._limiter)
         self._routes = [route for route in starlette.routes if isinstance(route, Route)]
         self._injector = FaultInjector(self._clock, ())
         self.set_faults(*faults)
-        self._app = FaultLayer(starlette, self._routes, self._injector, self._limiter, self._clock)
+        self._app: FaultLayer | WithControl = FaultLayer(
+            starlette, self._routes, self._injector, self._limiter, self._clock
+        )
+        if control_api:
+            self._app = WithControl(self._app, self._state, self._deliveries)
 
     @property
-    def app(self) -> FaultLayer:
+    def app(self) -> FaultLayer | WithControl:
         """The ASGI application, faults and all, for any ASGI server."""
         return self._app
 
@@ -124,6 +144,11 @@ class ReferenceServer:
     def sign(self, document_id: int, recipient_id: int) -> None:
         """The signer or approver signs; the last one completes the document."""
         self._state.sign(document_id, recipient_id)
+
+    def complete(self, document_id: int) -> None:
+        """Every signer and approver still to sign signs at once: a burst of events that
+        share one `createdAt` millisecond, then `DOCUMENT_COMPLETED`."""
+        self._state.complete(document_id)
 
     def reject(self, document_id: int, recipient_id: int) -> None:
         """The signer or approver rejects, which rejects the document."""

@@ -15,7 +15,6 @@ import math
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import attrs
@@ -24,6 +23,7 @@ from .._clock import Clock
 from ._deliveries import Deliveries
 from ._errors import ApiError, forbidden, invalid_status, not_found, validation_error
 from ._pdf import count_pages, is_pdf
+from ._time import timestamp
 from ._validation import (
     FieldInput,
     GenerateInput,
@@ -44,10 +44,7 @@ _SIGNING_ROLES: Final = frozenset({"SIGNER", "APPROVER"})
 _EMBED_TOKEN_LIFETIME: Final = 3600.0
 
 
-def timestamp(epoch: float) -> str:
-    """RFC 3339 in UTC with milliseconds, as Pacta writes it: ``2026-05-12T09:30:00.000Z``."""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_DOWNLOAD_LINK_SECONDS: Final = 3600
 
 
 def _optional_timestamp(epoch: float | None) -> str | None:
@@ -244,10 +241,13 @@ class State:
         self._documents: dict[int, _Document] = {}  # in id order: newest last
         self._templates: dict[int, _Template] = {}
         self._webhooks: dict[str, _Webhook] = {}
+        self._event_time: str | None = None  # of the events of the running transaction
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
+        """Hold the lock; events published inside share one `createdAt`, as a burst would."""
         with self._lock:
+            self._event_time = None
             yield
         self._deliveries.wake()
 
@@ -314,7 +314,9 @@ class State:
 
     def _publish(self, document: _Document, event: str) -> None:
         """Queue `event` for every subscribed webhook of the document's team."""
-        created_at = timestamp(self._clock.wall())
+        if self._event_time is None:
+            self._event_time = timestamp(self._clock.wall())
+        created_at = self._event_time
         for webhook in self._webhooks.values():
             if webhook.team_id == document.team_id and webhook.enabled and event in webhook.events:
                 body = {
@@ -370,6 +372,23 @@ class State:
     def get_document(self, team_id: int, document_id: int) -> dict[str, Any]:
         with self._lock:
             return self._document(team_id, document_id).to_json()
+
+    def download_link(self, team_id: int, document_id: int, original: bool) -> dict[str, Any]:
+        """`GET /documents/{id}/download`: a link that expires in an hour. Only the link:
+        the reference server does not serve files at another origin (yet)."""
+        with self._lock:
+            document = self._document(team_id, document_id)
+            if not original and document.status != "COMPLETED":
+                raise invalid_status(
+                    document.status, "The signed PDF exists only for a COMPLETED document"
+                )
+            kind = "original" if original else "signed"
+            expires_at = self._clock.wall() + _DOWNLOAD_LINK_SECONDS
+            return {
+                "downloadUrl": f"https://files.pacta.test/documents/{document.id}/{kind}.pdf"
+                f"?expires={int(expires_at)}&signature={secrets.token_hex(8)}",
+                "expiresAt": timestamp(expires_at),
+            }
 
     def delete_document(self, team_id: int, document_id: int) -> None:
         with self._lock:
@@ -657,24 +676,34 @@ class State:
         with self._transaction():
             recipient = self._pending(document_id, recipient_id, "signed")
             self._undecided(recipient, "signed")
-            document = self._documents[document_id]
-            self._open(document, recipient)
-            now = self._clock.wall()
-            recipient.signing_status = "SIGNED"
-            recipient.signed_at = now
-            for field in document.fields:
-                if field.recipient_id == recipient.id:
-                    field.inserted = True
-            document.updated_at = now
-            self._publish(document, "DOCUMENT_SIGNED")
-            if all(
-                r.signing_status == "SIGNED"
-                for r in document.recipients
-                if r.role in _SIGNING_ROLES
-            ):
-                document.status = "COMPLETED"
-                document.completed_at = now
-                self._publish(document, "DOCUMENT_COMPLETED")
+            self._sign(self._documents[document_id], recipient)
+
+    def complete(self, document_id: int) -> None:
+        """Every signer and approver who has not yet signed signs, all in one millisecond."""
+        with self._transaction():
+            document = self._document(None, document_id)
+            if document.status != "PENDING":
+                raise invalid_status(document.status, "Only a PENDING document can be completed")
+            for recipient in document.recipients:
+                if recipient.role in _SIGNING_ROLES and recipient.signing_status == "NOT_SIGNED":
+                    self._sign(document, recipient)
+
+    def _sign(self, document: _Document, recipient: _Recipient) -> None:
+        self._open(document, recipient)
+        now = self._clock.wall()
+        recipient.signing_status = "SIGNED"
+        recipient.signed_at = now
+        for field in document.fields:
+            if field.recipient_id == recipient.id:
+                field.inserted = True
+        document.updated_at = now
+        self._publish(document, "DOCUMENT_SIGNED")
+        if all(
+            r.signing_status == "SIGNED" for r in document.recipients if r.role in _SIGNING_ROLES
+        ):
+            document.status = "COMPLETED"
+            document.completed_at = now
+            self._publish(document, "DOCUMENT_COMPLETED")
 
     def reject(self, document_id: int, recipient_id: int) -> None:
         with self._transaction():

@@ -369,8 +369,8 @@ async def test_timeout_error(mode: str) -> None:
 async def test_retries_recover_from_flaky_reads() -> None:
     flaky = ReferenceServer(limits=UNLIMITED)
     token = flaky.create_token(flaky.create_team())
-    budget = RetryBudget(minimum=50)
     clock = FakeClock()  # backoff without real waiting
+    budget = RetryBudget(clock=clock)
     async with (
         anyio.create_task_group() as tg,
         connect(

@@ -133,7 +133,7 @@ async def test_max_retries_per_client_and_per_call(clock: FakeClock) -> None:
 
 async def test_the_retry_budget_stops_a_retry_storm(clock: FakeClock) -> None:
     script = Script([error(503, "INTERNAL_ERROR")])
-    budget = RetryBudget(ratio=0.0, minimum=3)
+    budget = RetryBudget(ratio=0.0, min_per_second=0.3, ttl=10, clock=clock)
     async with make_client(script, clock, max_retries=10, retry_budget=budget) as client:
         with pytest.raises(ServerError):
             await client.documents.get(1)
@@ -141,6 +141,11 @@ async def test_the_retry_budget_stops_a_retry_storm(clock: FakeClock) -> None:
         with pytest.raises(ServerError):
             await client.documents.get(1)
         assert len(script.requests) == 5  # budget spent: no retries
+        # The floor refills: once the spent retries leave the 10 s window, 3 more.
+        clock.advance(10)
+        with pytest.raises(ServerError):
+            await client.documents.get(1)
+        assert len(script.requests) == 9
 
 
 @pytest.mark.parametrize(
@@ -228,7 +233,8 @@ async def test_per_call_timeout_reaches_the_request() -> None:
     async with make_client(script, timeout=30) as client:
         await client.documents.get(1, timeout=2.5)
         await client.documents.get(1)
-    assert script.requests[0].extensions["timeout"]["read"] == 2.5
+    # A number is the call's total timeout: the attempt gets what is left of it.
+    assert 2.4 < script.requests[0].extensions["timeout"]["read"] <= 2.5
     assert script.requests[1].extensions["timeout"]["read"] == 30
 
 

@@ -10,8 +10,8 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from pacta_async import ConfigurationError, RateLimiter, TokenBucketLimiter
-from pacta_async._ratelimit import _local
+from pacta_async import ConfigurationError, RateLimiter, RateLimitError, TokenBucketLimiter
+from pacta_async._ratelimit import PacingTimeout, _local
 from pacta_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -102,8 +102,9 @@ async def test_a_long_run_takes_exactly_the_theoretical_time(burst: int) -> None
     assert granted == pytest.approx(expected, abs=1e-9)
 
 
-async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
-    """A general request never overtakes an earlier send, nor a send an earlier request."""
+async def test_waiters_are_served_first_in_first_out_within_each_limit() -> None:
+    """A general request never overtakes an earlier one, nor a send an earlier send;
+    a general request does not wait for a send's send token."""
     clock = FakeClock()
     limiter = TokenBucketLimiter(
         requests_per_minute=60, sends_per_minute=20, burst=1, send_burst=1, clock=clock
@@ -123,7 +124,11 @@ async def test_waiters_are_served_first_in_first_out_across_kinds() -> None:
         while len(served) < len(kinds):
             await clock.sleep(1)
         tg.cancel_scope.cancel()
-    assert served == list(range(len(kinds)))
+    sends = [index for index in served if kinds[index]]
+    general = [index for index in served if not kinds[index]]
+    assert sends == sorted(sends)
+    assert general == sorted(general)
+    assert served != list(range(len(kinds)))  # general requests went ahead of held sends
 
 
 async def test_a_queued_send_holds_no_general_token() -> None:
@@ -150,12 +155,12 @@ async def test_a_queued_send_holds_no_general_token() -> None:
         await anyio.wait_all_tasks_blocked()
         tg.start_soon(clock.autojump)
         await clock.sleep(1.5)
-        assert granted == {"first send": 0.0}
+        # The general token due at t=1 went to the general request, not the waiting send.
+        assert granted == {"first send": 0.0, "general": 1.0}
         second_send.cancel()
         await clock.sleep(10)
         tg.cancel_scope.cancel()
-    # The general token available since t=1 was never taken by the waiting send.
-    assert granted == {"first send": 0.0, "general": 1.5}
+    assert granted == {"first send": 0.0, "general": 1.0}
 
 
 async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None:
@@ -177,13 +182,14 @@ async def test_without_cancellation_the_send_takes_both_tokens_at_once() -> None
         tg.start_soon(clock.autojump)
         await clock.sleep(10)
         tg.cancel_scope.cancel()
-    # The second send takes its general token at t=2, with its send token, so the
-    # general request waits for the general token after that one.
-    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+    # The general request takes the general token due at t=1; the second send takes
+    # the next one at t=2, together with its send token.
+    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 1.0})
 
 
-async def test_a_newcomer_does_not_overtake_a_waiting_send() -> None:
-    """Even with a general token to spare, a later general request waits its turn."""
+async def test_a_newcomer_takes_a_general_token_a_held_send_cannot_use() -> None:
+    """No head-of-line blocking: a send held back by the send limit leaves the general
+    token to a later general request."""
     clock = FakeClock()
     limiter = TokenBucketLimiter(
         requests_per_minute=60, sends_per_minute=30, burst=1, send_burst=1, clock=clock
@@ -200,8 +206,10 @@ async def test_a_newcomer_does_not_overtake_a_waiting_send() -> None:
         tg.start_soon(clock.autojump)
         await clock.sleep(1.5)
         await request("general", False)  # a general token has been there since t=1
+        await clock.sleep(2)
         tg.cancel_scope.cancel()
-    assert granted == pytest.approx({"first send": 0.0, "second send": 2.0, "general": 3.0})
+    # The send then waits for the next general token, due one interval after 1.5.
+    assert granted == pytest.approx({"first send": 0.0, "general": 1.5, "second send": 2.5})
 
 
 @pytest.mark.parametrize("send", [False, True])
@@ -498,3 +506,81 @@ async def test_the_jitter_allowance_trims_the_burst_not_the_rate(
     assert granted[immediate] > 0
     gaps = [b - a for a, b in zip(granted[immediate:], granted[immediate + 1 :], strict=False)]
     assert gaps == pytest.approx([interval] * len(gaps))  # the long-run rate is unchanged
+
+
+async def test_a_retry_keeps_its_place_and_takes_the_front_from_a_later_waiter() -> None:
+    """A place handed back on retry is served before every later arrival, even one
+    already at the front and sleeping for the slot."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, clock=clock)
+    served: list[str] = []
+    times: list[float] = []
+    early = await limiter.acquire(send=False)  # the bucket is empty until t=1
+
+    async def request(name: str, place: int | None) -> None:
+        await limiter.acquire(send=False, place=place)
+        served.append(name)
+        times.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        for name in ("second", "third"):
+            tg.start_soon(request, name, None)
+            await anyio.wait_all_tasks_blocked()
+        tg.start_soon(request, "retry of the first", early)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(clock.autojump)
+        while len(served) < 3:
+            await clock.sleep(0.5)
+        tg.cancel_scope.cancel()
+    assert served == ["retry of the first", "second", "third"]
+    assert times == pytest.approx([1.0, 2.0, 3.0])
+
+
+async def test_a_slot_beyond_the_timeout_raises_at_once() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=6, burst=1, clock=clock)
+    await limiter.acquire(send=False)
+    with pytest.raises(PacingTimeout, match=r"10\.00 s away"):
+        await limiter.acquire(send=False, timeout=5)
+    assert clock.monotonic() == 0
+    # Nothing was taken: the next caller still gets the slot at t=10.
+    await in_fake_time(clock, lambda: limiter.acquire(send=False, timeout=11))
+    assert clock.monotonic() == pytest.approx(10.0)
+
+
+async def test_waiters_already_queued_are_refused_by_a_429_past_max_pause() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=60, burst=1, max_pause=120, clock=clock)
+    await limiter.acquire(send=False)
+    error = RateLimitError(
+        "slow down",
+        response=httpx.Response(
+            429,
+            headers={"Retry-After": "78824397"},
+            request=httpx.Request("GET", "https://sign.pacta.ink/api/v1/documents"),
+        ),
+        code="RATE_LIMITED",
+        details=None,
+    )
+    outcomes: list[object] = []
+    refused_at: list[float] = []
+
+    async def request() -> None:
+        try:
+            await limiter.acquire(send=False)
+            outcomes.append(clock.monotonic())
+        except RateLimitError as exc:
+            outcomes.append(exc)
+            refused_at.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(request)
+        await anyio.wait_all_tasks_blocked()
+        await limiter.observe(429, error.response.headers, error=error)
+        tg.start_soon(clock.autojump)
+        while len(outcomes) < 3:
+            await clock.sleep(0.5)
+        tg.cancel_scope.cancel()
+    assert outcomes == [error, error, error]
+    assert refused_at == [0.0, 0.0, 0.0]  # at once: nobody waits out even its slot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -13,7 +14,8 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from pacta_async import RateLimiter, RateLimiterUnavailableError, RedisRateLimiter
+from pacta_async import RateLimiter, RateLimitError, RateLimiterUnavailableError, RedisRateLimiter
+from pacta_async._errors import status_error_from_response
 from pacta_async._ratelimit import _local, _redis
 from pacta_async.testing import FakeClock
 
@@ -331,3 +333,73 @@ async def test_the_jitter_allowance_applies_in_the_script(
     for _ in range(7):
         assert await requested_wait(limiter, clock, send=False) == 0
     assert await requested_wait(limiter, clock, send=False) > 0
+
+
+async def test_a_worker_with_a_bigger_burst_cannot_push_the_others_out(
+    clients: Callable[[], redis.asyncio.Redis], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The limits live with the key: a worker told burst 60 where the key says 10
+    gets 10, is told so, and leaves the correctly configured worker its share."""
+    right = RedisRateLimiter(clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX)
+    await right.acquire(send=False)  # the key now holds 600/min, burst 10
+    clock = FakeClock()
+    wrong = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=60, key_prefix=PREFIX, clock=clock
+    )
+    with caplog.at_level(logging.WARNING, logger="pacta_async._ratelimit._redis"):
+        for _ in range(9):
+            await wrong.acquire(send=False)
+    assert "differ from those shared" in caplog.text
+    assert len([r for r in caplog.records if "differ" in r.getMessage()]) == 1  # once
+    assert 0 < await requested_wait(wrong, clock, send=False) <= 0.12  # the burst is spent
+    # The right worker waits one interval, not the ~5 s that 50 extra grants would cost.
+    right_clock = FakeClock()
+    right = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=right_clock
+    )
+    assert await requested_wait(right, right_clock, send=False) <= 0.12
+
+
+async def test_a_worker_configured_lower_lowers_the_limits_for_all(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    client = clients()
+    first = RedisRateLimiter(client, TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX)
+    await first.acquire(send=False)
+    lower = RedisRateLimiter(clients(), TOKEN, requests_per_minute=6, burst=1, key_prefix=PREFIX)
+    await lower.acquire(send=False)  # after first's 0.1 s interval
+    key = PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]
+    shared = await client.hmget(key, ["rpm", "burst"])
+    assert [float(value) for value in shared] == [6, 1]
+    clock = FakeClock()
+    again = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
+    )
+    # Metered at 6/min for everybody now: the next slot is about 10 s away, not 0.1 s.
+    assert 8 < await requested_wait(again, clock, send=False) <= 11.1
+
+
+async def test_a_huge_retry_after_refuses_every_worker_at_once(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    seeing = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX)
+    other = RedisRateLimiter(clients(), TOKEN, key_prefix=PREFIX)
+    headers = httpx.Headers({"Retry-After": "78824397"})
+    refused = httpx.Response(
+        429,
+        headers=headers,
+        json={"code": "RATE_LIMITED", "message": "x", "details": {"scope": "send"}},
+        request=httpx.Request("POST", "https://sign.pacta.ink/api/v1/documents/1/send"),
+    )
+    error = status_error_from_response(refused)
+    assert isinstance(error, RateLimitError)
+    await seeing.observe(429, headers, scope="send", limit=30, error=error)
+    await other.acquire(send=False)  # the general limit is untouched
+    with anyio.fail_after(5), pytest.raises(RateLimitError) as caught:
+        await other.acquire(send=True)
+    assert caught.value.scope == "send"
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 78_000_000
+    with pytest.raises(RateLimitError) as here:
+        await seeing.acquire(send=True)
+    assert here.value is error  # the worker that saw it raises the real 429

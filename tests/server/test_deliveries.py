@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import time
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from pacta_async.testing import Backoff, ReferenceServer, make_pdf
+from pacta_async.testing import ApiError, Backoff, ReferenceServer, WebhookFaults, make_pdf
 
-from .conftest import BASE_URL, Receiver, wait_until
+from .conftest import BASE_URL, Receiver, serve_app_in_thread, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -177,3 +183,163 @@ async def test_deliveries_from_a_server_in_a_thread(receiver: Receiver) -> None:
             server.sign(document_id, recipient)  # from this thread: wakes the server's worker
             await wait_until(lambda: len(receiver.received) == 6)
     assert receiver.events() == ["DOCUMENT_CREATED", *EVERY_EVENT[:5]]
+
+
+# -- as Pacta delivers: per-attempt createdAt, bursts, the timeout, duplicates ------
+
+
+def raw_bodies(receiver: Receiver) -> list[dict[str, Any]]:
+    return [body for _, body in receiver.received]
+
+
+async def test_every_retry_carries_its_own_created_at_and_the_same_payload(
+    server: ReferenceServer, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.statuses = [500, 500]
+    async with server.running():
+        await subscribe(client, receiver.url, ["DOCUMENT_CREATED"])
+        await sent_document(client)
+        await wait_until(lambda: server.deliveries()[0].status == "delivered")
+    bodies = raw_bodies(receiver)
+    assert len(bodies) == 3
+    assert len({body["createdAt"] for body in bodies}) == 3
+    assert all(body["payload"] == bodies[0]["payload"] for body in bodies)
+    (delivery,) = server.deliveries()
+    assert list(delivery.attempt_created_at) == [body["createdAt"] for body in bodies]
+    assert delivery.attempt_created_at[0] == delivery.body["createdAt"]  # the event's time
+    # Retries come back re-serialised, keys in jsonb order (shorter first).
+    jsonb_order = sorted(bodies[0]["payload"], key=lambda key: (len(key), key))
+    assert list(bodies[1]["payload"]) == jsonb_order != list(bodies[0]["payload"])
+
+
+async def test_one_action_publishes_a_burst_in_one_millisecond(
+    server: ReferenceServer, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    response = await client.post(
+        "/documents",
+        data={
+            **{f"recipients[{i}][name]": f"S{i}" for i in range(3)},
+            **{f"recipients[{i}][email]": f"s{i}@example.com" for i in range(3)},
+            **{f"recipients[{i}][role]": "SIGNER" for i in range(3)},
+            "title": "T",
+        },
+        files={"file": ("a.pdf", make_pdf(), "application/pdf")},
+    )
+    document = response.json()
+    for recipient in document["recipients"]:
+        field = {"type": "SIGNATURE", "page": 1, "x": 1, "y": 1, "width": 1, "height": 1}
+        await client.post(
+            f"/documents/{document['id']}/fields", json={**field, "recipientId": recipient["id"]}
+        )
+    await client.post(f"/documents/{document['id']}/send")
+    async with server.running():
+        await subscribe(client, receiver.url, ["DOCUMENT_SIGNED", "DOCUMENT_COMPLETED"])
+        server.complete(document["id"])
+        await wait_until(lambda: len(receiver.received) == 4)
+    bodies = raw_bodies(receiver)
+    assert [b["event"] for b in bodies] == ["DOCUMENT_SIGNED"] * 3 + ["DOCUMENT_COMPLETED"]
+    assert len({b["createdAt"] for b in bodies}) == 1
+    signed = [b["payload"] for b in bodies[:3]]
+    assert len({json.dumps(p, sort_keys=True) for p in signed}) == 3  # distinct events
+    with pytest.raises(ApiError, match="INVALID_DOCUMENT_STATUS"):
+        server.complete(document["id"])
+
+
+async def test_an_attempt_unanswered_within_the_timeout_fails_and_is_retried() -> None:
+    arrivals: list[float] = []
+
+    async def slow_then_fast(request: Request) -> Response:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            await anyio.sleep(2)  # still "handling" when Pacta gives up
+        return Response(status_code=200)
+
+    app = Starlette(routes=[Route("/hook", slow_then_fast, methods=["POST"])])
+    server = ReferenceServer(webhook_backoff=FAST, webhook_timeout=0.2)
+    token = server.create_token(server.create_team())
+    with serve_app_in_thread(app) as origin:
+        async with (
+            httpx.AsyncClient(
+                transport=server.transport(), base_url=BASE_URL, headers={"Authorization": token}
+            ) as http,
+            server.running(),
+        ):
+            await subscribe(http, f"{origin}/hook", ["DOCUMENT_CREATED"])
+            await sent_document(http)
+            await wait_until(lambda: server.deliveries()[0].status == "delivered")
+    (delivery,) = server.deliveries()
+    assert delivery.attempts == 2
+    assert 0.2 <= arrivals[1] - arrivals[0] < 1.5  # retried while the first was running
+
+
+async def test_lost_2xx_answers_deliver_an_event_again(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    server = ReferenceServer(
+        webhook_backoff=FAST, webhook_faults=WebhookFaults(duplicate_rate=0.5, seed=1)
+    )
+    token = server.create_token(server.create_team())
+    async with (
+        httpx.AsyncClient(
+            transport=server.transport(), base_url=BASE_URL, headers={"Authorization": token}
+        ) as http,
+        server.running(),
+    ):
+        await subscribe(http, receiver.url)
+        document_id, recipient = await sent_document(http)
+        server.sign(document_id, recipient)
+        await wait_until(
+            lambda: (
+                len(server.deliveries()) == 5
+                and all(d.status == "delivered" for d in server.deliveries())
+            )
+        )
+    assert len(receiver.received) == sum(d.attempts for d in server.deliveries()) > 5
+    assert all(d.last_status_code == 200 for d in server.deliveries())
+    with pytest.raises(ValueError, match="duplicate_rate"):
+        WebhookFaults(duplicate_rate=1.5)
+
+
+# -- the control API over HTTP --------------------------------------------------------
+
+
+async def test_the_http_control_api_signs_rejects_completes_and_lists() -> None:
+    server = ReferenceServer(webhook_backoff=FAST, control_api=True)
+    token = server.create_token(server.create_team())
+    other = server.create_token(server.create_team("Other"))
+    async with httpx.AsyncClient(
+        transport=server.transport(), base_url="http://pacta.test", headers={"Authorization": token}
+    ) as http:
+        api = httpx.AsyncClient(
+            transport=server.transport(), base_url=BASE_URL, headers={"Authorization": token}
+        )
+        async with api:
+            await subscribe(api, "http://127.0.0.1:9/hook", ["DOCUMENT_SIGNED"])
+            first, recipient = await sent_document(api)
+            second, second_recipient = await sent_document(api)
+        sign = await http.post(f"/_control/documents/{first}/sign", json={"recipientId": recipient})
+        assert sign.status_code == 200, sign.text
+        assert sign.json()["status"] == "COMPLETED"
+        reject = await http.post(
+            f"/_control/documents/{second}/reject", json={"recipientId": second_recipient}
+        )
+        assert reject.json()["status"] == "REJECTED"
+        again = await http.post(f"/_control/documents/{second}/complete")
+        assert (again.status_code, again.json()["code"]) == (400, "INVALID_DOCUMENT_STATUS")
+        bad = await http.post(f"/_control/documents/{first}/sign", json={"recipientId": "x"})
+        assert (bad.status_code, bad.json()["code"]) == (400, "VALIDATION_ERROR")
+        foreign = await http.post(
+            f"/_control/documents/{first}/complete", headers={"Authorization": other}
+        )
+        assert foreign.status_code == 403
+        assert (
+            await http.get("/_control/deliveries", headers={"Authorization": ""})
+        ).status_code == 401
+        listed = (await http.get("/_control/deliveries")).json()["deliveries"]
+        assert [(d["event"], d["status"]) for d in listed] == [("DOCUMENT_SIGNED", "pending")]
+        assert (
+            await http.get("/_control/deliveries", headers={"Authorization": other})
+        ).json() == {"deliveries": []}
+    plain = ReferenceServer()
+    async with httpx.AsyncClient(transport=plain.transport(), base_url="http://pacta.test") as http:
+        assert (await http.get("/_control/deliveries")).status_code == 404  # off by default

@@ -134,3 +134,29 @@ def test_generated_models_keep_unknown_enum_values_and_fields() -> None:
     assert document.additional_properties == {"someFutureField": {"id": 3}}
     assert document.to_dict()["status"] == "SOME_FUTURE_STATUS"
     assert RecipientRole("SIGNER") is RecipientRole.SIGNER  # known values stay members
+
+
+def test_the_snapshot_says_what_the_contract_says() -> None:
+    """Error.details always present; proxies' non-JSON 5xx; the headers as described."""
+    components = SPEC["components"]
+    assert components["schemas"]["Error"]["required"] == ["code", "message", "details"]
+    assert "text/html" in components["responses"]["ServerError"]["content"]
+    headers = components["headers"]
+    assert headers["Retry-After"]["required"] is True
+    assert {"type": "integer", "minimum": 1} in headers["Retry-After"]["schema"]["anyOf"]
+    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+        assert headers[name]["required"] is True
+    assert "Retry-After" in components["responses"]["RateLimited"]["headers"]
+
+
+def test_the_download_endpoint_is_in_the_snapshot() -> None:
+    operation = SPEC["paths"]["/documents/{documentId}/download"]["get"]
+    assert operation["operationId"] == "download_document"
+    (original,) = operation["parameters"]
+    assert (original["name"], original["schema"]) == (
+        "original",
+        {"type": "boolean", "default": False},
+    )
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/DocumentDownload"}
+    assert "400" in operation["responses"]

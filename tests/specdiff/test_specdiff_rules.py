@@ -45,7 +45,22 @@ def test_key_order_does_not_matter(mini: Spec) -> None:
             return [reversed_keys(item) for item in node]
         return node
 
-    assert diff_specs(mini, reversed_keys(mini)).changes == ()
+    def reversed_except_properties(node: Any, key: str = "") -> Any:
+        if isinstance(node, dict):
+            keys = list(node) if key == "properties" else list(reversed(node))
+            return {k: reversed_except_properties(node[k], k) for k in keys}
+        if isinstance(node, list):
+            return [reversed_except_properties(item) for item in node]
+        return node
+
+    assert diff_specs(mini, reversed_except_properties(mini)).changes == ()
+    # Property order is the generated constructors' argument order.
+    reordered = diff_specs(mini, reversed_keys(mini)).changes
+    assert reordered
+    assert {(c.kind.value, c.location.split(".")[0]) for c in reordered} == {
+        ("breaking", "components")
+    }
+    assert all("constructor arguments reordered" in c.message for c in reordered)
 
 
 # Additive
@@ -255,11 +270,33 @@ def test_removed_error_status_is_info(mini: Spec) -> None:
 
 
 def test_changes_inside_error_bodies_are_info(mini: Spec) -> None:
+    old = copy.deepcopy(mini)
+    schemas(old)["Error"]["properties"]["hint"] = {"type": "string"}
+    found = changes(old, mini)
+    assert ("info", "GET /documents → 401 → Error.hint", "property removed") in found
+    assert {kind for kind, _, _ in found} == {"info"}
+
+
+def test_the_error_fields_the_sdk_reads_are_breaking_to_lose(mini: Spec) -> None:
     new = copy.deepcopy(mini)
     del schemas(new)["Error"]["properties"]["details"]
     found = changes(mini, new)
     assert ("info", "GET /documents → 401 → Error.details", "property removed") in found
-    assert {kind for kind, _, _ in found} == {"info"}
+    assert {c for c in found if c[0] == "breaking"} == {
+        ("breaking", "components.schemas.Error", "`details` removed: the SDK types errors by it")
+    }
+
+
+def test_a_moved_server_is_breaking(mini: Spec) -> None:
+    old = copy.deepcopy(mini)
+    old["servers"] = [{"url": "https://sign.pacta.ink/api/v1"}]
+    new = copy.deepcopy(old)
+    new["servers"] = [{"url": "https://sign.pacta.ink/api/v2"}]
+    assert (
+        "breaking",
+        "servers",
+        "server `https://sign.pacta.ink/api/v1` removed or moved",
+    ) in changes(old, new)
 
 
 # Types, in what the client sends and what it receives

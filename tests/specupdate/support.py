@@ -17,6 +17,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,52 @@ def dangling_ref(spec: Spec) -> None:
     response["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Nope"}
 
 
+def removed_endpoint(spec: Spec) -> None:
+    """The wrapper calls duplicate_document."""
+    del spec["paths"]["/documents/{documentId}/duplicate"]
+
+
+def new_pdf_endpoint(spec: Spec) -> None:
+    """GET /documents/{documentId}/probe.pdf answering the file itself."""
+    path = copy.deepcopy(spec["paths"]["/documents/{documentId}"])
+    operation = path.pop("get")
+    path.pop("delete", None)
+    operation.update(operationId="probe_pdf", summary="The PDF")
+    operation["responses"]["200"] = {
+        "description": "The file.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    path["get"] = operation
+    spec["paths"]["/documents/{documentId}/probe.pdf"] = path
+
+
+def duplicate_operation_id(spec: Spec) -> None:
+    spec["paths"]["/openapi"]["get"]["operationId"] = "get_document"
+
+
+def dangling_webhook_ref(spec: Spec) -> None:
+    delivery = next(iter(spec["webhooks"].values()))["post"]
+    delivery["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nope"
+    }
+
+
+def reordered_keys(spec: Spec) -> None:
+    """Only key order changes: Field's properties reversed."""
+    field = _schemas(spec)["Field"]
+    field["properties"] = dict(reversed(list(field["properties"].items())))
+
+
+def moved_server(spec: Spec) -> None:
+    spec["servers"][0]["url"] = "https://sign.pacta.ink/api/v2"
+
+
+def removed_error_code(spec: Spec) -> None:
+    error = _schemas(spec)["Error"]
+    del error["properties"]["code"]
+    error["required"].remove("code")
+
+
 ADDITIVE = (new_optional_field, new_endpoint, new_enum_value)
 
 
@@ -100,20 +147,36 @@ def spec_bytes(spec: Spec) -> bytes:
 
 
 class SpecServer:
-    """A stdlib HTTP server on a free loopback port answering from `routes`."""
+    """A stdlib HTTP server on a free loopback port answering from `routes`.
+
+    A route holds a list of answers, given in turn, the last one from then on; a path
+    in `trickle` sends its body 64 bytes at a time, `trickle_delay` seconds apart.
+    """
 
     def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, bytes]] = {}
-        routes = self.routes
+        self.routes: dict[str, list[tuple[int, str, bytes]]] = {}
+        self.trickle: set[str] = set()
+        self.trickle_delay = 2.0
+        routes, server = self.routes, self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                status, content_type, body = routes.get(self.path, (404, "text/plain", b"no"))
+                answers = routes.get(self.path, [(404, "text/plain", b"no")])
+                status, content_type, body = answers.pop(0) if len(answers) > 1 else answers[0]
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.path not in server.trickle:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 64):
+                    try:
+                        self.wfile.write(body[start : start + 64])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(server.trickle_delay)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -125,11 +188,10 @@ class SpecServer:
 
     def serve(self, name: str, body: bytes, status: int = 200, content_type: str = "") -> str:
         """Answer `<name>/api/v1/openapi`; returns the PACTA_BASE_URL that reaches it."""
-        self.routes[f"/{name}/api/v1/openapi"] = (
-            status,
-            content_type or "application/json",
-            body,
-        )
+        return self.serve_in_turn(name, [(status, content_type or "application/json", body)])
+
+    def serve_in_turn(self, name: str, answers: list[tuple[int, str, bytes]]) -> str:
+        self.routes[f"/{name}/api/v1/openapi"] = list(answers)
         return f"{self.url}/{name}"
 
     def stop(self) -> None:
@@ -139,15 +201,26 @@ class SpecServer:
 
 
 def project_copy(
-    folder: Path, tests: Iterable[str] = (), extra_tests: dict[str, str] | None = None
+    folder: Path,
+    tests: Iterable[str] = (),
+    extra_tests: dict[str, str] | None = None,
+    *,
+    clone: bool = False,
 ) -> Path:
     """A scratch project: the generation inputs and outputs, the shared fixtures
     (`tests/conftest.py`) and the given test files.
 
     `tests` are paths under the repository's `tests/` to copy unchanged; `extra_tests`
-    maps file names under the copy's `tests/` to their source.
+    maps file names under the copy's `tests/` to their source. `clone` also copies
+    `pacta_async/` and `tools/`, as in a real checkout: the suite and mypy then import
+    the wrapper from the copy, against the new client.
     """
     folder.mkdir()
+    if clone:
+        for name in ("pacta_async", "tools"):
+            shutil.copytree(
+                ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
     for name in ("Makefile", "generator-config.yaml", "pyproject.toml", "uv.lock"):
         shutil.copy2(ROOT / name, folder / name)
     ignore = shutil.ignore_patterns("__pycache__")
@@ -164,7 +237,7 @@ def project_copy(
 
 
 def make_spec_update(
-    project: Path, base_url: str, outputs: Path
+    project: Path, base_url: str, outputs: Path, *make_args: str
 ) -> subprocess.CompletedProcess[str]:
     """`make spec-update` in `project`, with the repository's venv and `outputs` as GITHUB_OUTPUT.
 
@@ -182,6 +255,7 @@ def make_spec_update(
             f"{VENV}/.synced",
             "spec-update",
             f"PACTA_BASE_URL={base_url}",
+            *make_args,
         ],
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from tools.specdiff import diff_specs
-from tools.specupdate import SuiteRun, Verdict
+from tools.specupdate import Check, Verdict
 
 from .support import ROOT, SNAPSHOT, VENV, mutated, new_endpoint, removed_field
 
@@ -23,17 +23,20 @@ TEXT = WORKFLOW_PATH.read_text()
 WORKFLOW: dict[Any, Any] = yaml.safe_load(TEXT)
 JOBS: dict[str, Any] = WORKFLOW["jobs"]
 STEPS: list[dict[str, Any]] = next(iter(JOBS.values()))["steps"]
-# The values `tools.specupdate` can write for each step output.
+_PASS, _FAIL = Check("t", passed=True, output=""), Check("t", passed=False, output="")
+_VERDICTS = [
+    Verdict(diff_specs(SNAPSHOT, spec), spec_changed=changed, code_changed=code, checks=checks)
+    for spec in (SNAPSHOT, mutated(new_endpoint), mutated(removed_field))
+    for changed in (False, True)
+    for code in ((), ("x.py",))
+    for checks in ((), (_PASS,), (_FAIL,))
+]
+# The values `tools.specupdate` can write for each step output ("refused" and "error"
+# come from its early stops).
 OUTPUT_VALUES = {
-    "change": {
-        Verdict(diff_specs(SNAPSHOT, spec), tests).change
-        for spec in (SNAPSHOT, mutated(new_endpoint), mutated(removed_field))
-        for tests in (None, SuiteRun(passed=True, output=""))
-    },
-    "tests": {
-        Verdict(diff_specs(SNAPSHOT, SNAPSHOT), tests).tests_outcome
-        for tests in (None, SuiteRun(passed=True, output=""), SuiteRun(passed=False, output=""))
-    },
+    "change": {v.change for v in _VERDICTS} | {"refused", "error"},
+    "tests": {v.tests_outcome for v in _VERDICTS},
+    "status": {str(v.exit_status) for v in _VERDICTS} | {"2", "4"},
 }
 
 
@@ -65,7 +68,7 @@ def test_permissions_are_minimal() -> None:
 def test_one_job_sets_up_python_311_and_runs_make_spec_update() -> None:
     assert len(JOBS) == 1
     assert STEPS[0]["uses"].startswith("actions/checkout@")
-    assert STEPS[1]["uses"].startswith("actions/setup-python@")
+    assert any(str(step.get("uses", "")).startswith("actions/setup-python@") for step in STEPS)
     assert _step("actions/setup-python")["with"]["python-version"] == "3.11"  # a string
     run = _step(step_id="update")["run"]
     assert 'make spec-update SPEC_REPORT="$RUNNER_TEMP/spec-report.md" ||' in run
@@ -85,28 +88,53 @@ def test_every_action_is_pinned() -> None:
 
 def test_the_pull_request_uses_one_branch_and_the_report() -> None:
     create = _step("peter-evans/create-pull-request")
-    assert create is STEPS[-1]
     options = create["with"]
-    assert "${{" not in options["branch"]  # fixed, so reruns update one pull request
+    assert "${{" not in TEXT.split("BRANCH:", 1)[1].splitlines()[0]  # one fixed branch
+    assert options["branch"] == "${{ env.BRANCH }}"
     assert options["body-path"] == "${{ runner.temp }}/spec-report.md"  # $RUNNER_TEMP in run:
     assert options["add-paths"] == "generated"
-    assert options["delete-branch"] is True
-    assert "'breaking-change'" in options["labels"]
-    assert "'additive'" in options["labels"]
+    assert options["token"] == "${{ secrets.SPEC_UPDATE_TOKEN || github.token }}"
 
 
-def test_no_pull_request_when_make_stopped_before_regenerating() -> None:
+def test_the_token_the_pull_request_needs_for_ci_is_documented() -> None:
+    assert "GITHUB_TOKEN triggers no other workflow" in TEXT
+    assert "SPEC_UPDATE_TOKEN" in TEXT.split("name:", 1)[0]
+
+
+def test_maintainers_commits_on_the_branch_are_kept() -> None:
+    create = _step("peter-evans/create-pull-request")
+    assert create["if"] == "steps.branch.outputs.maintainer_commits == '0'"
+    check = _step(step_id="branch")["run"]
+    assert 'grep -vxF "$BOT_EMAIL"' in check
+    assert STEPS.index(_step(step_id="branch")) < STEPS.index(_step(step_id="update"))
+
+
+def test_labels_follow_the_verdict_and_stale_ones_are_removed() -> None:
+    (labels,) = [s for s in STEPS if "--remove-label" in s.get("run", "")]
+    assert STEPS.index(labels) > STEPS.index(_step("peter-evans/create-pull-request"))
+    for label in ("breaking-change", "additive", "generator-change", "tests-failing"):
+        assert label in labels["run"]
+
+
+def test_no_pull_request_when_the_spec_was_refused_or_the_job_failed() -> None:
     stop = STEPS[STEPS.index(_step(step_id="update")) + 1]
-    assert stop["if"] == "steps.update.outputs.change == ''"
+    assert "steps.update.outputs.status == ''" in stop["if"]
+    assert "steps.update.outputs.status == '4'" in stop["if"]
+    assert "steps.update.outputs.status == '2'" in stop["if"]
     assert "exit 1" in stop["run"]
 
 
 def test_expressions_read_outputs_that_spec_update_writes() -> None:
     assert TEXT.count("${{") == TEXT.count("}}")
-    references = re.findall(r"steps\.(\w+)\.outputs\.(\w+)(?: == '([^']*)')?", TEXT)
+    references = re.findall(r"steps\.(\w+)\.outputs\.([\w-]+)(?: [!=]= '([^']*)')?", TEXT)
     assert references
     for step_id, output, compared_to in references:
-        assert step_id == "update"
+        if step_id != "update":
+            assert (step_id, output) in {
+                ("branch", "maintainer_commits"),
+                ("pr", "pull-request-number"),
+            }
+            continue
         assert output in OUTPUT_VALUES
         assert compared_to in OUTPUT_VALUES[output] | {""}
 
@@ -120,4 +148,13 @@ def test_the_makefile_has_the_target_and_the_report_variable() -> None:
         check=False,
     )
     assert dry_run.returncode == 0, dry_run.stderr
-    assert 'generated/openapi.json "/somewhere/report.md"' in dry_run.stdout
+    assert (
+        '-m tools.specupdate "https://sign.pacta.ink/api/v1/openapi" "/somewhere/report.md"'
+        in dry_run.stdout
+    )
+
+
+def test_the_job_commits_as_the_identity_the_branch_check_expects() -> None:
+    options = _step("peter-evans/create-pull-request")["with"]
+    expected = "github-actions[bot] <${{ env.BOT_EMAIL }}>"
+    assert (options["author"], options["committer"]) == (expected, expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -111,11 +112,15 @@ def test_events_are_frozen() -> None:
         event.event = "DOCUMENT_SENT"  # type: ignore[misc]
 
 
-def test_dedup_key_is_the_same_for_equivalent_timestamps() -> None:
-    zulu = parse(delivery_json(createdAt="2026-05-12T09:32:00.000Z"))
-    offset = parse(delivery_json(createdAt="2026-05-12T11:32:00+02:00"))
-    assert zulu.dedup_key == offset.dedup_key == "DOCUMENT_SIGNED:42:2026-05-12T09:32:00+00:00"
-    assert parse(delivery_json("DOCUMENT_OPENED")).dedup_key != zulu.dedup_key
+def test_dedup_key_ignores_created_at_and_serialisation() -> None:
+    first = parse(delivery_json(createdAt="2026-05-12T09:32:00.000Z"))
+    retry = parse(delivery_json(createdAt="2026-05-12T09:32:07.000Z"))
+    reordered = json.dumps(dict(reversed(list(delivery_json().items()))), indent=2).encode()
+    assert first.dedup_key == retry.dedup_key == parse(reordered).dedup_key
+    assert first.dedup_key.startswith("DOCUMENT_SIGNED:42:")
+    assert parse(delivery_json("DOCUMENT_OPENED")).dedup_key != first.dedup_key
+    changed = parse(delivery_json(payload=document_json(updatedAt="2026-05-12T09:31:00.001Z")))
+    assert changed.dedup_key != first.dedup_key
 
 
 # -- the secret -----------------------------------------------------------------------
@@ -165,6 +170,39 @@ def test_secret_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr("pacta_async._webhooks._parse.hmac.compare_digest", spy)
     parse(delivery_json())
     assert calls == [(SECRET.encode(), SECRET.encode())]
+    calls.clear()
+    parse(delivery_json(), secret=[SECRET, "whsec_old"])  # every secret, no early exit
+    assert calls == [(SECRET.encode(), SECRET.encode()), (SECRET.encode(), b"whsec_old")]
+
+
+@pytest.mark.parametrize("received", ["whsec_new", "whsec_old"])
+def test_any_of_several_secrets_is_accepted_while_rotating(received: str) -> None:
+    """Case 4: after a rotation, retries signed with the old secret still arrive."""
+    secrets = ("whsec_new", "whsec_old")
+    event = parse(delivery_json(), {"X-Pacta-Secret": received}, secret=list(secrets))
+    assert isinstance(event, DocumentSigned)
+    assert isinstance(
+        parse(delivery_json(), {"X-Pacta-Secret": received}, secret=secrets), WebhookEvent
+    )
+    with pytest.raises(WebhookSignatureError, match="does not match") as caught:
+        parse(delivery_json(), {"X-Pacta-Secret": "whsec_other"}, secret=list(secrets))
+    assert not any(s in str(caught.value) for s in secrets)
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ([], "list of webhook secrets is empty"),
+        (["whsec_new", ""], "NO_SECRET"),
+        (["whsec_new", NO_SECRET], "must be a string"),
+        (b"whsec", "a string, a list of strings or NO_SECRET"),
+        (None, "a string, a list of strings or NO_SECRET"),
+    ],
+    ids=["empty-list", "empty-entry", "no-secret-entry", "bytes", "none"],
+)
+def test_bad_secret_lists_are_configuration_errors(secret: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        parse(delivery_json(), HEADERS, secret=secret)
 
 
 def test_secret_is_checked_before_the_body() -> None:

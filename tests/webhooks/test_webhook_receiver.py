@@ -10,7 +10,8 @@ import httpx
 import pytest
 from starlette.types import Message
 
-from pacta_async import DocumentCompleted, DocumentSigned, WebhookEvent
+from pacta_async import DocumentCompleted, DocumentSigned, WebhookDeduplicator, WebhookEvent
+from pacta_async.testing import build_webhook_delivery
 
 from .support import (
     RECEIVER_PATH,
@@ -36,10 +37,10 @@ async def post(client: httpx.AsyncClient, body: object, headers: object = HEADER
 async def test_accepts_and_hands_the_event_to_the_handler(receiver: ModuleType) -> None:
     handler = Recorder()
     async with asgi_client(receiver.create_app(SECRET, handler)) as client:
-        assert await post(client, delivery_json("DOCUMENT_SIGNED")) == 202
-        assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 202
-    # leaving the client shuts the app down, which drains the queue
-    assert [type(e) for e in handler.events] == [DocumentSigned, DocumentCompleted]
+        assert await post(client, delivery_json("DOCUMENT_SIGNED")) == 200
+        assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 200
+        # answered 200 only once handled
+        assert [type(e) for e in handler.events] == [DocumentSigned, DocumentCompleted]
 
 
 @pytest.mark.parametrize(
@@ -109,16 +110,19 @@ async def test_stops_reading_a_body_that_grows_too_large(receiver: ModuleType) -
     assert len(chunks) == 6  # four chunks read, the rest left alone
 
 
-async def test_duplicate_deliveries_run_the_handler_once(receiver: ModuleType) -> None:
+async def test_retries_with_new_created_at_run_the_handler_once(receiver: ModuleType) -> None:
     handler = Recorder()
+    first = build_webhook_delivery(secret=SECRET)
     async with asgi_client(receiver.create_app(SECRET, handler)) as client:
-        for _ in range(3):
-            assert await post(client, delivery_json()) == 202
-        assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 202
+        for n in range(3):
+            retry = first.retried(f"2026-05-12T09:4{n}:00.000Z")
+            response = await client.post(RECEIVER_PATH, content=retry.body, headers=retry.headers)
+            assert response.status_code == 200
+        assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 200
     assert [e.event for e in handler.events] == ["DOCUMENT_SIGNED", "DOCUMENT_COMPLETED"]
 
 
-async def test_failing_handler_is_logged_and_a_redelivery_runs_it_again(
+async def test_a_failing_handler_answers_500_and_the_retry_runs_it_again(
     receiver: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[WebhookEvent] = []
@@ -129,38 +133,80 @@ async def test_failing_handler_is_logged_and_a_redelivery_runs_it_again(
             raise RuntimeError("database is down")
 
     async with asgi_client(receiver.create_app(SECRET, flaky)) as client:
-        assert await post(client, delivery_json()) == 202
-        await anyio.wait_all_tasks_blocked()  # the first run failed
-        assert await post(client, delivery_json()) == 202
+        assert await post(client, delivery_json()) == 500
+        assert await post(client, delivery_json()) == 200
+        assert await post(client, delivery_json()) == 200
     assert len(calls) == 2
     assert calls[0] == calls[1]
     assert "handler failed for DOCUMENT_SIGNED:42:" in caplog.text
     assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
-async def test_answers_503_while_the_queue_is_full(receiver: ModuleType) -> None:
-    started = anyio.Event()
+@pytest.mark.parametrize("first_run_fails", [False, True], ids=["succeeds", "fails"])
+async def test_a_retry_during_a_slow_run_is_not_acknowledged(
+    receiver: ModuleType, first_run_fails: bool
+) -> None:
+    """Case 2: the first run outlasts the answer; a retry meanwhile must not get a 2xx."""
     release = anyio.Event()
-    handled: list[str] = []
+    effects: list[WebhookEvent] = []
+    runs = 0
 
     async def slow(event: WebhookEvent) -> None:
-        started.set()
-        await release.wait()
-        handled.append(event.created_at.isoformat())
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            await release.wait()
+            if first_run_fails:
+                raise RuntimeError("lost the database connection")
+        effects.append(event)
 
-    def at(minute: int) -> dict[str, object]:
-        return delivery_json(createdAt=f"2026-05-12T09:{minute:02}:00Z")
-
-    async with asgi_client(receiver.create_app(SECRET, slow, queue_size=1)) as client:
-        assert await post(client, at(1)) == 202
-        await started.wait()  # the worker holds event 1; the queue is empty again
-        assert await post(client, at(2)) == 202
-        assert await post(client, at(3)) == 503  # Pacta will retry it later
+    app = receiver.create_app(SECRET, slow, answer_within=0.05)
+    async with asgi_client(app) as client:
+        assert await post(client, delivery_json()) == 503  # still running: try later
+        assert await post(client, delivery_json()) == 409  # the retry: in progress
         release.set()
-        await anyio.wait_all_tasks_blocked()  # the worker emptied the queue
-        assert len(handled) == 2
-        assert await post(client, at(3)) == 202
-    assert len(handled) == 3  # shutdown drains the queue
+        await anyio.wait_all_tasks_blocked()
+        assert await post(client, delivery_json()) == 200  # done, or run again and done
+        assert await post(client, delivery_json()) == 200
+    assert len(effects) == 1
+    assert runs == (2 if first_run_fails else 1)
+
+
+async def test_answers_503_while_too_many_handlers_run(receiver: ModuleType) -> None:
+    release = anyio.Event()
+    handled: list[WebhookEvent] = []
+
+    async def slow(event: WebhookEvent) -> None:
+        await release.wait()
+        handled.append(event)
+
+    app = receiver.create_app(SECRET, slow, answer_within=0.01, max_running=1)
+    async with asgi_client(app) as client:
+        assert await post(client, delivery_json()) == 503
+        response = await client.post(
+            RECEIVER_PATH, content=encode(delivery_json("DOCUMENT_COMPLETED")), headers=HEADERS
+        )
+        assert (response.status_code, response.headers["retry-after"]) == (503, "10")
+        release.set()
+        await anyio.wait_all_tasks_blocked()
+        assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 200
+    assert [e.event for e in handled] == ["DOCUMENT_SIGNED", "DOCUMENT_COMPLETED"]
+
+
+async def test_shutdown_cancels_a_running_handler_and_frees_the_event(receiver: ModuleType) -> None:
+    dedup = WebhookDeduplicator()
+
+    async def forever(event: WebhookEvent) -> None:
+        await anyio.sleep_forever()
+
+    async with asgi_client(
+        receiver.create_app(SECRET, forever, answer_within=0.01, dedup=dedup)
+    ) as client:
+        assert await post(client, delivery_json()) == 503
+    handler = Recorder()
+    async with asgi_client(receiver.create_app(SECRET, handler, dedup=dedup)) as client:
+        assert await post(client, delivery_json()) == 200  # new again: run now
+    assert len(handler.events) == 1
 
 
 async def test_answers_503_when_not_running(receiver: ModuleType) -> None:
@@ -174,10 +220,10 @@ async def test_over_loopback(receiver: ModuleType) -> None:
     handler = Recorder()
     with serve_in_thread(receiver.create_app(SECRET, handler)) as url:
         async with httpx.AsyncClient(base_url=url) as client:
-            assert await post(client, delivery_json()) == 202
-            assert await post(client, delivery_json()) == 202
+            assert await post(client, delivery_json()) == 200
+            assert await post(client, delivery_json()) == 200
             assert await post(client, delivery_json(), {"X-Pacta-Secret": "no"}) == 401
             assert await post(client, b"x" * (2 * 1024 * 1024)) == 413
-            assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 202
+            assert await post(client, delivery_json("DOCUMENT_COMPLETED")) == 200
             events = await handler.wait_for(2)
     assert [type(e) for e in events] == [DocumentSigned, DocumentCompleted]

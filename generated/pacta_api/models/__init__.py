@@ -7,6 +7,7 @@ from .create_template_request import CreateTemplateRequest
 from .create_webhook_request import CreateWebhookRequest
 from .direct_link import DirectLink
 from .document import Document
+from .document_download import DocumentDownload
 from .document_list import DocumentList
 from .document_status import DocumentStatus
 from .embed_token import EmbedToken
@@ -44,6 +45,7 @@ __all__ = (
     "CreateWebhookRequest",
     "DirectLink",
     "Document",
+    "DocumentDownload",
     "DocumentList",
     "DocumentStatus",
     "EmbedToken",

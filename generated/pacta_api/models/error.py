@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.error_details_type_0 import ErrorDetailsType0
 
@@ -22,7 +20,7 @@ class Error:
     code: str
     """ Stable machine-readable error code. """
     message: str
-    details: ErrorDetailsType0 | None | Unset = UNSET
+    details: ErrorDetailsType0 | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,10 +30,8 @@ class Error:
 
         message = self.message
 
-        details: dict[str, Any] | None | Unset
-        if isinstance(self.details, Unset):
-            details = UNSET
-        elif isinstance(self.details, ErrorDetailsType0):
+        details: dict[str, Any] | None
+        if isinstance(self.details, ErrorDetailsType0):
             details = self.details.to_dict()
         else:
             details = self.details
@@ -46,10 +42,9 @@ class Error:
             {
                 "code": code,
                 "message": message,
+                "details": details,
             }
         )
-        if details is not UNSET:
-            field_dict["details"] = details
 
         return field_dict
 
@@ -62,10 +57,8 @@ class Error:
 
         message = d.pop("message")
 
-        def _parse_details(data: object) -> ErrorDetailsType0 | None | Unset:
+        def _parse_details(data: object) -> ErrorDetailsType0 | None:
             if data is None:
-                return data
-            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -75,9 +68,9 @@ class Error:
                 return details_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(ErrorDetailsType0 | None | Unset, data)
+            return cast(ErrorDetailsType0 | None, data)
 
-        details = _parse_details(d.pop("details", UNSET))
+        details = _parse_details(d.pop("details"))
 
         error = cls(
             code=code,
