@@ -60,8 +60,9 @@ _SPREAD_WINDOW = 64
 
 class ArrivalSpread:
     """How much earlier than it left a request may arrive, relative to the ones before
-    it: the longest of the recent round trips (a request's delay on the way is less
-    than its round trip, which also counts the server's work and the way back)."""
+    it: twice the longest of the recent round trips. A request's delay on the way is
+    less than its round trip, but the request before it may still be on its way, and
+    slower than any answered so far: the factor covers a round trip that doubles."""
 
     def __init__(self, unmeasured: float = JITTER_ALLOWANCE) -> None:
         self._recent: collections.deque[float] = collections.deque(maxlen=_SPREAD_WINDOW)
@@ -73,7 +74,7 @@ class ArrivalSpread:
             return False
         before = self.allowance
         self._recent.append(round_trip)
-        self.allowance = max(self._recent)
+        self.allowance = 2 * max(self._recent)
         return self.allowance < before
 
 
