@@ -82,7 +82,7 @@ async def _measure() -> tuple[float, float, int]:
 
         def count(result: ItemResult[int]) -> None:
             nonlocal sent
-            sent += result.status is ItemStatus.SUCCEEDED
+            sent += result.status is ItemStatus.SENT
 
         gc.collect()
         _reset_peak()

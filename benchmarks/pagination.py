@@ -4,10 +4,10 @@ The reference server (another process) holds 20,000 documents, seeded through it
 control API before anything is timed, and adds 20 ms to every `GET /documents`.
 `client.documents.iter()` walks them 100 per page (200 pages):
 
-- prefetching: inside ``async with PactaClient()``, page n+1 is fetched while the
-  consumer works on page n;
-- page by page: the same client used without ``async with`` has no task group, so
-  each page is fetched only when the previous one is used up.
+- prefetching: inside ``async with client.documents.iter() as documents``, page n+1
+  is fetched while the consumer works on page n;
+- page by page: a plain ``async for`` over ``client.documents.iter()`` holds no task,
+  so each page is fetched only when the previous one is used up.
 
 Prefetching can only hide the fetch behind the consumer's own work: with a consumer
 that does nothing, both take 200 round trips. So the consumer does what a real one
@@ -38,6 +38,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterable
 from typing import Any
 
 import anyio
@@ -122,16 +123,16 @@ async def walk_httpx(address: str, token: str) -> dict[str, float]:
 
 
 async def walk(address: str, token: str, prefetch: bool, consumer: str) -> dict[str, float]:
-    from pacta_async import PactaClient
+    from pacta_async import Document, PactaClient
 
     client = PactaClient(token, base_url=address, rate_limiter=None)
     await client.documents.list(per_page=100)  # connect, and load every code path
     rows: list[dict[str, object]] = []
     seen = 0
 
-    async def consume() -> None:
+    async def consume(documents: AsyncIterable[Document]) -> None:
         nonlocal seen
-        async for document in client.documents.iter():
+        async for document in documents:
             if consumer == "cpu":
                 busy(CPU_PER_ITEM)
                 seen += 1
@@ -145,14 +146,12 @@ async def walk(address: str, token: str, prefetch: bool, consumer: str) -> dict[
     baseline = rss_bytes()
     reset_peak_rss()
     started, cpu = time.perf_counter(), time.process_time()
-    if prefetch:
-        async with client:
-            await consume()
-    else:
-        try:
-            await consume()
-        finally:
-            await client.aclose()
+    async with client:
+        if prefetch:
+            async with client.documents.iter() as documents:
+                await consume(documents)
+        else:
+            await consume(client.documents.iter())
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "seconds": elapsed,

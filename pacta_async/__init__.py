@@ -7,17 +7,30 @@ async with pacta_async.PactaClient() as client:
 import typing
 
 from . import _exports
-from ._batch import Batch, BatchSummary, ItemResult, ItemStatus
+from ._batch import (
+    Batch,
+    BatchSummary,
+    Duplicate,
+    ExportResult,
+    ExportStatus,
+    ExportSummary,
+    ItemResult,
+    ItemStatus,
+)
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
+from ._download import DownloadedFile
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     DedupStoreUnavailableError,
+    EventLoopMismatchError,
+    IncompleteDownloadError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -28,14 +41,18 @@ from ._errors import (
     PlanRequiredError,
     RateLimitError,
     RateLimiterUnavailableError,
+    ResponseValidationError,
     ServerError,
+    ServerUnreachableError,
     UnknownOutcomeError,
     WebhookError,
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._options import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPager
 from ._params import (
+    AsyncBinaryFile,
     CreateItem,
     FieldParam,
     FileInput,
@@ -48,6 +65,8 @@ from ._response import APIResponse
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
+from ._version import __version__ as __version__
+from ._watch import StatusChange
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -63,6 +82,7 @@ from ._webhooks import (
     DocumentSigned,
     HandlingState,
     InMemoryDedupStore,
+    NoSecret,
     UnknownWebhookEvent,
     WebhookDeduplicator,
     WebhookEvent,
@@ -82,17 +102,20 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_SEND_ROUTES",
     "DEFAULT_WEBHOOK_MAX_BODY_BYTES",
+    "NOT_GIVEN",
     "NO_SECRET",
     "APIConnectionError",
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AioHttpTransport",
+    "AsyncBinaryFile",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
     "BatchSummary",
+    "ClientClosedError",
     "Clock",
     "ConfigurationError",
     "CreateItem",
@@ -107,6 +130,12 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "DownloadedFile",
+    "Duplicate",
+    "EventLoopMismatchError",
+    "ExportResult",
+    "ExportStatus",
+    "ExportSummary",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -114,13 +143,16 @@ __all__ = [
     "GenerateRecipientParam",
     "HandlingState",
     "InMemoryDedupStore",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
     "ItemResult",
     "ItemStatus",
     "JournalError",
+    "NoSecret",
     "NotFoundError",
+    "NotGiven",
     "PactaClient",
     "PactaError",
     "PermissionDeniedError",
@@ -132,10 +164,13 @@ __all__ = [
     "RecipientRole",
     "RedisDedupStore",
     "RedisRateLimiter",
+    "ResponseValidationError",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "ServerUnreachableError",
+    "StatusChange",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownValueWarning",

@@ -5,6 +5,9 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     PactaError
     ├── InvalidInputError        bad arguments, caught before anything is sent
     ├── ConfigurationError       a client that cannot be built safely (token, URL)
+    ├── ClientClosedError        a request on a client after `aclose()`
+    ├── EventLoopMismatchError   a client used from a second event loop
+    ├── ResponseValidationError  a success answer that is not the JSON Pacta sends
     ├── RateLimiterUnavailableError  the shared limiter's Redis is down (fail closed)
     ├── JournalError             a batch journal that cannot be used; nothing was sent
     ├── UnknownOutcomeError      a batch send that may or may not have happened
@@ -13,7 +16,8 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     │   └── WebhookPayloadError      malformed or oversize body
     ├── DedupStoreUnavailableError   the shared webhook dedup store's Redis is down
     ├── APIConnectionError       the request may not have reached Pacta
-    │   └── APITimeoutError
+    │   ├── APITimeoutError
+    │   └── IncompleteDownloadError  a file from storage shorter than its Content-Length
     └── APIStatusError           Pacta answered with a 4xx/5xx status
         ├── BadRequestError            400
         │   ├── InvalidDocumentStatusError  400 INVALID_DOCUMENT_STATUS
@@ -44,8 +48,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "DedupStoreUnavailableError",
+    "EventLoopMismatchError",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -56,7 +63,9 @@ __all__ = [
     "PlanRequiredError",
     "RateLimitError",
     "RateLimiterUnavailableError",
+    "ResponseValidationError",
     "ServerError",
+    "ServerUnreachableError",
     "UnknownOutcomeError",
     "WebhookError",
     "WebhookPayloadError",
@@ -68,7 +77,21 @@ _BODY_SNIPPET = 200
 
 
 class PactaError(Exception):
-    """Base class of every exception raised by pacta_async."""
+    """Base class of every exception raised by pacta_async.
+
+    Errors pickle and unpickle (multiprocessing, Celery) with their attributes, although
+    most take keyword-only arguments that the default `Exception` pickling cannot pass.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[PactaError], args: tuple[Any, ...], state: dict[str, Any]) -> PactaError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInputError(PactaError, ValueError):
@@ -86,6 +109,35 @@ class InvalidInputError(PactaError, ValueError):
 
 class ConfigurationError(PactaError, ValueError):
     """The client cannot be built safely, for example a missing token or a plain-http URL."""
+
+
+class ClientClosedError(PactaError, RuntimeError):
+    """The client was closed (`aclose()` or the end of `async with`); nothing was sent."""
+
+
+class EventLoopMismatchError(PactaError, RuntimeError):
+    """The client was used from an event loop other than the one it first ran in.
+
+    Its connections belong to that first loop; create one client per event loop
+    (for example per test, when each test gets its own loop). Nothing was sent.
+    """
+
+
+class ResponseValidationError(PactaError):
+    """Pacta answered with a success status, but the body is not what Pacta sends.
+
+    Usually the base URL points somewhere else (a login page, a captive portal, a
+    proxy), or a field is missing. `status_code`, `field` (the JSON field at fault,
+    when known), `response` and `request` describe it; the token is redacted from both.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.request = response.request
+        self.status_code = response.status_code
+        self.field = field
 
 
 class RateLimiterUnavailableError(PactaError):
@@ -136,6 +188,10 @@ class APIConnectionError(PactaError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class IncompleteDownloadError(APIConnectionError):
+    """A file from storage ended short of (or past) its `Content-Length`, after retries."""
 
 
 class APIStatusError(PactaError):
@@ -269,3 +325,10 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
         code=code,
         details=details if isinstance(details, dict) else None,
     )
+
+
+class ServerUnreachableError(PactaError):
+    """No request reached Pacta for longer than the batch allows; the batch stopped.
+
+    Nothing unsent was reported sent: rerun (with the journal) to finish.
+    """

@@ -9,17 +9,20 @@ from the first byte.
 
 from __future__ import annotations
 
+import inspect
+import io
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import anyio
 import anyio.to_thread
+import httpx
 
 from ._errors import InvalidInputError
-from ._params import FileInput, RecipientParam
+from ._params import AsyncBinaryFile, FileInput, RecipientParam
 
 __all__ = ["MAX_FILE_BYTES", "FileInput", "MultipartUpload", "open_pdf"]
 
@@ -30,40 +33,37 @@ CHUNK_BYTES = 256 * 1024
 class PdfSource:
     """A checked PDF: where its bytes come from, its size and its filename."""
 
-    def __init__(self, data: bytes | Path | BinaryIO, *, size: int, filename: str) -> None:
+    def __init__(
+        self, data: bytes | Path | BinaryIO | AsyncBinaryFile, *, size: int, filename: str
+    ) -> None:
         self._data = data
         self.size = size
         self.filename = filename
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Every byte of the file from the start, however many times it is called."""
+    async def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`. Nothing stays open between reads, so an
+        upload abandoned half-way (a dropped connection) leaves nothing to clean up."""
         data = self._data
         if isinstance(data, bytes):
-            for start in range(0, self.size, CHUNK_BYTES):
-                yield data[start : start + CHUNK_BYTES]
-            return
+            return data[offset : offset + size]
         if isinstance(data, Path):
-            async with await anyio.open_file(data, "rb") as file:
-                async for chunk in _read_exactly(file.read, self.size):
-                    yield chunk
-            return
-        await anyio.to_thread.run_sync(data.seek, 0)
-        async for chunk in _read_exactly(
-            lambda n: anyio.to_thread.run_sync(data.read, n), self.size
-        ):
-            yield chunk
+            return await anyio.to_thread.run_sync(_read_path_at, data, offset, size)
+        if _is_async_file(data):
+            async_file = cast(AsyncBinaryFile, data)
+            await async_file.seek(offset)
+            return await async_file.read(size)
+        return await anyio.to_thread.run_sync(_read_stream_at, cast(BinaryIO, data), offset, size)
 
 
-async def _read_exactly(read: Callable[[int], Awaitable[bytes]], size: int) -> AsyncIterator[bytes]:
-    remaining = size
-    while remaining:
-        chunk = await read(min(CHUNK_BYTES, remaining))
-        if not chunk:
-            raise InvalidInputError(
-                "the file got shorter while it was being uploaded", field="file"
-            )
-        remaining -= len(chunk)
-        yield chunk
+def _read_path_at(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb") as file:
+        file.seek(offset)
+        return file.read(size)
+
+
+def _read_stream_at(stream: BinaryIO, offset: int, size: int) -> bytes:
+    stream.seek(offset)
+    return stream.read(size)
 
 
 def _check_pdf(head: bytes, size: int) -> None:
@@ -88,15 +88,42 @@ def _inspect_path(path: Path) -> tuple[bytes, int]:
         raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror}", field="file") from exc
 
 
+_BINARY_MODE = "the file object must be opened in binary mode ('rb'), not text mode"
+
+
+def _is_async_file(file: object) -> bool:
+    return inspect.iscoroutinefunction(getattr(file, "read", None))
+
+
 def _inspect_stream(stream: BinaryIO) -> tuple[bytes, int]:
+    if isinstance(stream, io.TextIOBase):
+        raise InvalidInputError(_BINARY_MODE, field="file")
     if not stream.seekable():
         raise InvalidInputError(
             "the file object must be seekable (it is re-read on retry)", field="file"
         )
     start = stream.seek(0, os.SEEK_SET)
-    head = stream.read(5)
+    try:
+        head = stream.read(5)
+    except UnicodeDecodeError:  # a text-mode file that is not io.TextIOBase
+        raise InvalidInputError(_BINARY_MODE, field="file") from None
     size = stream.seek(0, os.SEEK_END)
     stream.seek(start)
+    return head, size
+
+
+async def _inspect_async_file(file: AsyncBinaryFile) -> tuple[bytes, int]:
+    try:
+        await file.seek(0, os.SEEK_SET)
+        head = await file.read(5)
+        size = await file.seek(0, os.SEEK_END)
+        await file.seek(0, os.SEEK_SET)
+    except UnicodeDecodeError:
+        raise InvalidInputError(_BINARY_MODE, field="file") from None
+    except (OSError, ValueError) as exc:  # not seekable, or closed
+        raise InvalidInputError(
+            f"the file object cannot be read from the start: {exc}", field="file"
+        ) from None
     return head, size
 
 
@@ -116,11 +143,12 @@ async def open_pdf(file: FileInput, filename: str | None = None) -> PdfSource:
             f"file must be a path, bytes or a binary file object, got {type(file).__name__}",
             field="file",
         )
-    head, size = await anyio.to_thread.run_sync(_inspect_stream, file)
+    if _is_async_file(file):
+        head, size = await _inspect_async_file(cast(AsyncBinaryFile, file))
+    else:
+        head, size = await anyio.to_thread.run_sync(_inspect_stream, cast(BinaryIO, file))
     if not isinstance(head, bytes):
-        raise InvalidInputError(
-            "the file object must be opened in binary mode ('rb')", field="file"
-        )
+        raise InvalidInputError(_BINARY_MODE, field="file")
     _check_pdf(head, size)
     name = filename or Path(str(getattr(file, "name", "") or "document.pdf")).name
     return PdfSource(file, size=size, filename=name)
@@ -131,8 +159,11 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-class MultipartUpload:
-    """A `multipart/form-data` body with known length that can be sent more than once."""
+class MultipartUpload(httpx.AsyncByteStream):
+    """A `multipart/form-data` body with known length that can be sent more than once.
+
+    Given to httpx as the request's stream (not as `content=`, which httpx would wrap in
+    an async generator of its own)."""
 
     def __init__(
         self,
@@ -174,8 +205,34 @@ class MultipartUpload:
             "Content-Length": str(length),
         }
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._head
-        async for chunk in self._pdf.chunks():
-            yield chunk
-        yield self._tail
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _Chunks(self._head, self._pdf, self._tail)
+
+
+class _Chunks(AsyncIterator[bytes]):
+    """One pass over the body, from the first byte. A plain object, not an async
+    generator: abandoned mid-upload, it leaves nothing to finalise (trio would warn)."""
+
+    def __init__(self, head: bytes, pdf: PdfSource, tail: bytes) -> None:
+        self._head: bytes | None = head
+        self._pdf = pdf
+        self._offset = 0
+        self._tail: bytes | None = tail
+
+    async def __anext__(self) -> bytes:
+        if self._head is not None:
+            head, self._head = self._head, None
+            return head
+        if self._offset < self._pdf.size:
+            want = min(CHUNK_BYTES, self._pdf.size - self._offset)
+            chunk = await self._pdf.read_at(self._offset, want)
+            if not chunk:
+                raise InvalidInputError(
+                    "the file got shorter while it was being uploaded", field="file"
+                )
+            self._offset += len(chunk)
+            return chunk
+        if self._tail is not None:
+            tail, self._tail = self._tail, None
+            return tail
+        raise StopAsyncIteration

@@ -3,14 +3,21 @@
 Pacta lists documents newest first with `page`/`perPage`, so a document created
 during a listing pushes older ones onto the next page, where they would be seen
 twice. The pager skips anything at or above the lowest id it already yielded.
-While one page is being consumed the next is fetched in the client's task group,
-so at most two pages are held in memory.
+
+Prefetching the next page needs a task running beside the consumer, and under
+structured concurrency a task needs a block that outlives it. A plain `async for`
+offers none that is safe (a task group held across the yields of an async generator
+breaks when the loop is left early, or the generator is closed from another task), so
+it fetches each page when needed, holds nothing between items, and can be abandoned at
+any point. `async with pager as items:` is the block: the next page is fetched in its
+own task group while the current one is consumed, and leaving the block ends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -31,18 +38,25 @@ Page = tuple[list[T], int]  # (items, totalPages)
 
 
 class _Prefetch(Generic[R]):
-    """A result being computed in another task; errors are handed to the reader."""
+    """A result being computed in another task; errors are handed to the reader.
 
-    def __init__(self) -> None:
+    If the task is cancelled first (its block was left), the reader fetches it itself.
+    """
+
+    def __init__(self, fetch: Callable[[], Awaitable[R]]) -> None:
+        self._fetch = fetch
         self._done = anyio.Event()
         self._result: R | None = None
         self._error: Exception | None = None
+        self._finished = False
 
-    async def run(self, fetch: Callable[[], Awaitable[R]]) -> None:
+    async def run(self) -> None:
         try:
-            self._result = await fetch()
+            self._result = await self._fetch()
+            self._finished = True
         except Exception as exc:  # re-raised in the consumer's task by get()
             self._error = exc
+            self._finished = True
         finally:
             self._done.set()
 
@@ -50,53 +64,94 @@ class _Prefetch(Generic[R]):
         await self._done.wait()
         if self._error is not None:
             raise self._error
+        if not self._finished:
+            return await self._fetch()
         assert self._result is not None
         return self._result
 
 
-class AsyncPager(Generic[T]):
-    """Iterate every item of a paginated list: `async for doc in client.documents.iter()`.
-
-    Prefetching needs the client's task group, which exists while the client is
-    used as `async with PactaClient() as client`; otherwise pages are fetched one
-    at a time when needed.
-    """
+class _Items(AsyncIterator[T]):
+    """One walk over the list. A plain object, not an async generator: leaving it early
+    leaves nothing to finalise, on asyncio or trio."""
 
     def __init__(
         self,
         fetch_page: Callable[[int], Awaitable[Page[T]]],
-        *,
-        task_group: TaskGroup | None,
+        task_group: Callable[[], TaskGroup | None],
     ) -> None:
         self._fetch_page = fetch_page
         self._task_group = task_group
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate()
+        self._page = 0
+        self._items: Iterator[T] = iter(())
+        self._next: Callable[[], Awaitable[Page[T]]] | None = lambda: fetch_page(1)
+        self._lowest_seen: int | None = None
+        self._prefetching = False
 
     def _start(self, page: int) -> Callable[[], Awaitable[Page[T]]]:
-        if self._task_group is None:
+        group = self._task_group()
+        self._prefetching = group is not None
+        if group is None:
             return lambda: self._fetch_page(page)
-        prefetch: _Prefetch[Page[T]] = _Prefetch()
-        self._task_group.start_soon(prefetch.run, lambda: self._fetch_page(page))
+        prefetch: _Prefetch[Page[T]] = _Prefetch(lambda: self._fetch_page(page))
+        group.start_soon(prefetch.run)
         return prefetch.get
 
-    async def _iterate(self) -> AsyncIterator[T]:
-        page = 1
-        items, total_pages = await self._fetch_page(page)
-        lowest_seen: int | None = None
+    async def __anext__(self) -> T:
         while True:
-            more = bool(items) and page < total_pages
-            next_page = self._start(page + 1) if more else None
-            for item in items:
-                if lowest_seen is not None and item.id >= lowest_seen:
+            for item in self._items:
+                if self._lowest_seen is not None and item.id >= self._lowest_seen:
                     continue  # shifted here from an earlier page by a newer document
-                lowest_seen = item.id
-                if next_page is not None:
+                self._lowest_seen = item.id
+                if self._prefetching:
                     # Give the prefetch a turn even if the consumer never awaits.
                     await anyio.lowlevel.checkpoint()
-                yield item
-            if next_page is None:
-                return
-            page += 1
-            items, total_pages = await next_page()
+                return item
+            if self._next is None:
+                raise StopAsyncIteration
+            # State changes only after the fetch: a cancelled __anext__ can be retried.
+            items, total_pages = await self._next()
+            self._page += 1
+            self._items = iter(items)
+            more = bool(items) and self._page < total_pages
+            self._next = self._start(self._page + 1) if more else None
+
+
+class AsyncPager(Generic[T]):
+    """Every item of a paginated list, each once: `async for doc in client.documents.iter()`.
+
+    Pages are fetched when needed. To fetch the next page while the current one is
+    consumed (faster when the loop body awaits), use the pager as a block; the
+    prefetch task lives exactly as long as the block::
+
+        async with client.documents.iter() as documents:
+            async for document in documents:
+                ...
+    """
+
+    def __init__(self, fetch_page: Callable[[int], Awaitable[Page[T]]]) -> None:
+        self._fetch_page = fetch_page
+        self._group: TaskGroup | None = None
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _Items(self._fetch_page, lambda: self._group)
+
+    async def __aenter__(self) -> Self:
+        if self._group is not None:
+            raise RuntimeError("this pager's block is already open")
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        group, self._group = self._group, None
+        assert group is not None
+        group.cancel_scope.cancel()  # an unfinished prefetch is not needed any more
+        # The body's own exception propagates unchanged, not in an ExceptionGroup:
+        # prefetch tasks never raise, so the group has nothing to add.
+        await group.__aexit__(None, None, None)

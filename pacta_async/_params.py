@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import BinaryIO, NotRequired, TypedDict
+from typing import BinaryIO, NotRequired, Protocol, TypedDict
 
 from pacta_api.models import FieldType, RecipientRole
 
 __all__ = [
+    "AsyncBinaryFile",
     "CreateItem",
     "FieldParam",
     "FileInput",
@@ -20,8 +21,17 @@ __all__ = [
     "RecipientParam",
 ]
 
-FileInput = str | os.PathLike[str] | bytes | BinaryIO
-"""A PDF: a path, its bytes, or a file opened in binary mode."""
+
+class AsyncBinaryFile(Protocol):
+    """A file opened in binary mode with async methods: `anyio.open_file(path, "rb")` or
+    `trio.open_file(path, "rb")`."""
+
+    async def read(self, size: int = -1, /) -> bytes: ...
+    async def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+
+FileInput = str | os.PathLike[str] | bytes | BinaryIO | AsyncBinaryFile
+"""A PDF: a path, its bytes, or a file opened in binary mode (plain or async)."""
 
 
 class RecipientParam(TypedDict):

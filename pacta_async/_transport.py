@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable
 
+import anyio.lowlevel
 import httpx
 
 from ._clock import Clock
@@ -18,17 +19,20 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    EventLoopMismatchError,
     RateLimitError,
     status_error_from_response,
 )
 from ._headers import parse_retry_after
 from ._logging import logger
-from ._options import RequestOptions, current_options
+from ._options import RequestOptions, current_options, record_response
 from ._ratelimit import PacingTimeout, RateLimiter
 from ._raw import STREAM_EXTENSION
+from ._redaction import redact_text, redacted_headers, redacted_request, redacted_response
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
-__all__ = ["PactaTransport", "is_send"]
+__all__ = ["Lifetime", "PactaTransport", "is_send"]
 
 # The requests that count against the send limit as well as the general one.
 _SEND_PATH = re.compile(r"/(documents/[^/]+/send|templates/[^/]+/generate)/?$")
@@ -55,6 +59,14 @@ class _Elapsed:
         )
 
 
+class Lifetime:
+    """Whether the connections are closed, shared by every stack built over them (the
+    copies `with_options` makes), so none of them sends through closed connections."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+
 class PactaTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
@@ -67,6 +79,7 @@ class PactaTransport(httpx.AsyncBaseTransport):
         on_retry: Callable[[RetryEvent], None] | None = None,
         total_timeout: float | None = None,
         is_send: Callable[[httpx.Request], bool] = is_send,
+        lifetime: Lifetime | None = None,
     ) -> None:
         self._inner = inner
         self._is_send = is_send
@@ -77,13 +90,35 @@ class PactaTransport(httpx.AsyncBaseTransport):
         self._on_retry = on_retry
         self._total_timeout = total_timeout
         self._rng = random.Random()
+        self._lifetime = lifetime or Lifetime()
+        self._event_loop: object = None
+
+    def _check_usable(self) -> None:
+        """Refuse, before anything is sent, what would fail obscurely inside httpx."""
+        if self._lifetime.closed:
+            raise ClientClosedError("the client is closed; create a new PactaClient")
+        event_loop = anyio.lowlevel.current_token().native_token
+        if self._event_loop is None:
+            self._event_loop = event_loop
+        elif event_loop is not self._event_loop:
+            raise EventLoopMismatchError(
+                "this PactaClient was first used in another event loop, which owns its "
+                "connections; create one client per event loop (e.g. per test)"
+            )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._check_usable()
         call = _Call(self, request, current_options())
         return await call.run()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._lifetime.closed
+
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if not self._lifetime.closed:
+            self._lifetime.closed = True
+            await self._inner.aclose()
 
 
 class _Call:
@@ -178,6 +213,7 @@ class _Call:
                     await t._limiter.observe(
                         response.status_code, response.headers, round_trip=elapsed
                     )
+                record_response(response)
                 return response
             error = _status_error(request, response)
             limited = error if isinstance(error, RateLimitError) else None
@@ -210,7 +246,7 @@ class _Call:
                 error=None,
                 retry_after=retry_after,
                 scope=limited.scope if limited else None,
-                headers=response.headers,
+                headers=redacted_headers(response.headers, request),
             )
             left = self._left()
             if left is not None and wait > left:
@@ -298,11 +334,12 @@ class _Call:
 
 
 def _redact(text: str, request: httpx.Request) -> str:
-    token = request.headers.get("authorization")
-    return text.replace(token, "[redacted]") if token else text
+    return redact_text(text, request.headers.get("authorization"))
 
 
 def _status_error(request: httpx.Request, response: httpx.Response) -> APIStatusError:
+    # The error keeps a copy without the token: users log, print and pickle errors.
+    response = redacted_response(response, request)
     if 300 <= response.status_code < 400:
         location = response.headers.get("location", "?")
         # Never followed: the Authorization header must not travel to another host.
@@ -321,6 +358,7 @@ def _status_error(request: httpx.Request, response: httpx.Response) -> APIStatus
 def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> APIConnectionError:
     detail = _redact(str(exc) or type(exc).__name__, request)
     where = f"{request.method} {request.url.path}"
+    safe = redacted_request(request)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{where} timed out ({detail})", request=request)
-    return APIConnectionError(f"{where} failed: {detail}", request=request)
+        return APITimeoutError(f"{where} timed out ({detail})", request=safe)
+    return APIConnectionError(f"{where} failed: {detail}", request=safe)

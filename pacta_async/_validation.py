@@ -17,6 +17,7 @@ from enum import Enum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from pacta_api.models import RecipientRole, WebhookEventType
 
 from ._errors import InvalidInputError
@@ -30,10 +31,12 @@ __all__ = [
     "check_events",
     "check_field_geometry",
     "check_id",
+    "check_max_retries",
     "check_paging",
     "check_recipients",
     "check_template_recipients",
     "check_text",
+    "check_timeout",
     "check_url",
     "is_loopback",
 ]
@@ -46,6 +49,38 @@ def check_id(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInputError(f"{field} must be a positive integer, got {value!r}", field=field)
     return value
+
+
+def check_max_retries(value: object, field: str = "max_retries") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"{field} must be an integer >= 0, got {value!r}", field=field)
+    return value
+
+
+def _check_seconds(value: object, field: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type,operator]
+        raise InvalidInputError(
+            f"{field} must be a number of seconds > 0 (or an httpx.Timeout), got {value!r}",
+            field=field,
+        )
+
+
+def check_timeout(value: object, field: str) -> httpx.Timeout | None:
+    """Seconds (a finite number > 0) or an `httpx.Timeout` whose limits are; None: the default.
+
+    A timeout of 0 or NaN would fail every request, and a string would only fail deep
+    inside httpx once the request is on its way.
+    """
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        for name, seconds in value.as_dict().items():
+            if seconds is not None:
+                _check_seconds(seconds, f"{field}.{name}")
+        return value
+    _check_seconds(value, field)
+    return httpx.Timeout(value)  # type: ignore[arg-type]
 
 
 MAX_PER_PAGE = 100
@@ -112,7 +147,16 @@ def _caller_level() -> int:
     return level
 
 
+def _check_list(value: object, field: str) -> None:
+    # A dict or a str is iterable too, and would be taken apart key by key.
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"{field} must be a list of dicts, got {type(value).__name__}", field=field
+        )
+
+
 def check_recipients(recipients: Iterable[RecipientParam]) -> list[RecipientParam]:
+    _check_list(recipients, "recipients")
     checked: list[RecipientParam] = []
     for i, recipient in enumerate(recipients):
         where = f"recipients[{i}]"
@@ -135,6 +179,7 @@ def check_recipients(recipients: Iterable[RecipientParam]) -> list[RecipientPara
 def check_template_recipients(
     recipients: Iterable[GenerateRecipientParam],
 ) -> list[GenerateRecipientParam]:
+    _check_list(recipients, "recipients")
     checked: list[GenerateRecipientParam] = []
     for i, recipient in enumerate(recipients):
         where = f"recipients[{i}]"

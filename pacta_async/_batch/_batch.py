@@ -7,10 +7,14 @@ in memory. Pacing is the rate limiter's job (in the transport): workers just sen
 Pacta has no idempotency keys, so a send whose answer was lost (a timeout, a
 dropped connection, a 5xx) may or may not have happened. Such an item is checked
 before it is repeated: a sent document is no longer DRAFT, and a document generated
-from a template carries the externalId the batch gave it. Only a send that certainly
-did not happen is repeated; when the check itself keeps failing, the item is
-reported failed with `UnknownOutcomeError`, never as sent. A journal extends the
-same checks across processes, for an item that was in flight when one died.
+from a template carries the externalId the batch gave it, one made from the batch
+identity and the item's content. Only a send that certainly did not happen is
+repeated; when the check itself keeps failing, the item is reported `unknown`
+(`UnknownOutcomeError`), never as sent.
+
+The server is the source of truth, the journal an accelerator: a batch that no
+journal vouches for (none given, a new, empty or lost one) first lists what Pacta
+already holds, and skips it.
 
 Here: the `Batch` facade and the runner (workers, journal bookkeeping, totals).
 """
@@ -18,78 +22,134 @@ Here: the `Batch` facade and the runner (workers, journal bookkeeping, totals).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
+import logging
 import os
-import secrets
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
+import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._clock import Clock
-from .._errors import InvalidInputError, JournalError, PactaError, UnknownOutcomeError
+from .._errors import (
+    InvalidInputError,
+    JournalError,
+    PactaError,
+    ServerUnreachableError,
+    UnknownOutcomeError,
+)
 from .._params import CreateItem, GenerateItem
-from .._validation import check_id
-from ._engine import Engine
-from ._journal import BatchHeader, ItemState, Journal, NoJournal, open_journal
+from .._validation import check_id, check_text
+from ..types import Document, DocumentStatus
+from ._engine import Engine, Reachability
+from ._export import (
+    DEFAULT_EXPORT_CONCURRENCY,
+    ExportSummary,
+    check_concurrency,
+    check_folder,
+    check_ids,
+    check_status,
+    export,
+)
+from ._export import ProgressCallback as ExportProgressCallback
+from ._export import ResultCallback as ExportResultCallback
+from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
-from ._results import BatchSummary, ItemResult, ItemStatus
+from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "Batch"]
+__all__ = ["DEFAULT_CONCURRENCY", "Batch", "token_hash"]
 
 T = TypeVar("T")
 
 DEFAULT_CONCURRENCY = 8
+# Added to the longest a request can take: Pacta may still be working on it then.
+SETTLE_MARGIN = 10.0
+DEFAULT_UNREACHABLE_TIMEOUT = 300.0
+_TICK = 1.0  # seconds between progress updates while Pacta is unreachable
 
 Inputs = Iterable[T] | AsyncIterable[T]
 ResultCallback = Callable[[ItemResult[T]], Awaitable[None] | None]
 ProgressCallback = Callable[[BatchSummary], None]
 
+log = logging.getLogger("pacta_async.batch")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 class _Runner(Generic[T]):
     """One run of one batch: the workers, the journal bookkeeping per item, the totals."""
 
-    def __init__(self, engine: Engine, header: BatchHeader, kind: Kind[T]) -> None:
+    def __init__(
+        self, engine: Engine, header: BatchHeader, kind: Kind[T], held: dict[str, Document]
+    ) -> None:
         self._engine = engine
         self._journal = engine.journal
         self._header = header
         self._kind = kind
         self._clock = engine.clock
+        self._held = held  # what the server held before this run, when no journal vouches
+        self._seen: dict[str, int] = {}  # content key -> the first item with it, this run
 
     async def process(self, index: int, item: T) -> ItemResult[T]:
         try:
-            prepared = self._kind.prepare(index, item, self._header.batch_id)
+            prepared = self._kind.prepare(item, self._header.batch_id)
         except InvalidInputError as exc:
             return ItemResult(index, item, ItemStatus.FAILED, error=exc)
         key, external_id = prepared.key, prepared.external_id
+        if external_id is not None:
+            first = self._seen.setdefault(external_id, index)
+            if first != index:
+                error = InvalidInputError(
+                    f"item {index} is the same as item {first} (externalId {external_id}); "
+                    "it is sent once"
+                )
+                return ItemResult(
+                    index, item, ItemStatus.FAILED, external_id=external_id, error=error
+                )
         row = await self._journal.get(key)
         if row is not None and row.fingerprint != prepared.fingerprint:
-            error = JournalError(
-                f"item {index} ({key}) differs from the item the journal recorded under that "
-                "key: were the inputs changed or reordered since the first run?"
+            error = InvalidInputError(
+                f"item {index} has externalId {external_id or key}, which an earlier run of "
+                "this batch sent with different content; give a changed item a new externalId"
             )
             return ItemResult(index, item, ItemStatus.FAILED, external_id=external_id, error=error)
         if row is not None and row.state is ItemState.SENT:
             return ItemResult(index, item, ItemStatus.SKIPPED, row.document_id, external_id)
+        document_id = None if row is None else row.document_id
+        held = None if external_id is None or row is not None else self._held.get(external_id)
+        if held is not None:
+            document_id = held.id
+            if held.status != DocumentStatus.DRAFT or self._kind.name != "create_and_send":
+                await self._journal.in_flight(key, prepared.fingerprint, held.id)
+                await self._journal.sent(key, held.id)
+                return ItemResult(index, item, ItemStatus.SKIPPED, held.id, external_id)
+        maybe_sent = row is not None and row.state in {ItemState.IN_FLIGHT, ItemState.UNKNOWN}
         if row is None or row.state is not ItemState.IN_FLIGHT:
-            await self._journal.in_flight(key, prepared.fingerprint, None)
+            await self._journal.in_flight(key, prepared.fingerprint, document_id)
         try:
-            document_id = await self._kind.run(self._engine, item, prepared, row)
-        except JournalError:
-            raise
+            document_id, before = await self._kind.run(
+                self._engine, item, prepared, maybe_sent=maybe_sent, document_id=document_id
+            )
         except UnknownOutcomeError as exc:
             await self._journal.unknown(key, str(exc))
-            return ItemResult(index, item, ItemStatus.FAILED, external_id=external_id, error=exc)
+            return ItemResult(index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc)
         except PactaError as exc:
+            if isinstance(exc, JournalError | ServerUnreachableError) or self._kind.fatal(exc):
+                raise  # the item stays in flight: a rerun checks it before anything else
             await self._journal.failed(key, str(exc))
             return ItemResult(index, item, ItemStatus.FAILED, external_id=external_id, error=exc)
         with anyio.CancelScope(shield=True):  # sent: worth recording even when cancelled
             await self._journal.sent(key, document_id)
-        return ItemResult(index, item, ItemStatus.SUCCEEDED, document_id, external_id)
+        status = ItemStatus.SKIPPED if before else ItemStatus.SENT
+        return ItemResult(index, item, status, document_id, external_id)
 
     async def run(
         self,
@@ -105,17 +165,27 @@ class _Runner(Generic[T]):
             concurrency
         )
 
-        def summary() -> BatchSummary:
+        def summary(duplicates: tuple[Duplicate, ...] = ()) -> BatchSummary:
             return BatchSummary(
                 self._header.batch_id,
-                totals[ItemStatus.SUCCEEDED],
-                totals[ItemStatus.FAILED],
-                totals[ItemStatus.SKIPPED],
-                self._clock.monotonic() - started,
+                sent=totals[ItemStatus.SENT],
+                failed=totals[ItemStatus.FAILED],
+                skipped=totals[ItemStatus.SKIPPED],
+                unknown=totals[ItemStatus.UNKNOWN],
+                elapsed=self._clock.monotonic() - started,
+                duplicates=duplicates,
+                unreachable_since=self._engine.reachability.since_wall,
             )
+
+        async def tick() -> None:
+            while on_progress is not None:
+                await self._clock.sleep(_TICK)
+                if self._engine.reachability.since_wall is not None:
+                    on_progress(summary())
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(_feed, inputs, send_items)
+            tg.start_soon(tick)
             async with send_results:
                 for _ in range(concurrency):
                     tg.start_soon(self._work, receive_items.clone(), send_results.clone())
@@ -129,7 +199,27 @@ class _Runner(Generic[T]):
                             await returned
                     if on_progress is not None:
                         on_progress(summary())
-        return summary()
+            tg.cancel_scope.cancel()  # the ticker
+        return summary(await self._reconcile())
+
+    async def _reconcile(self) -> tuple[Duplicate, ...]:
+        """Look for items Pacta made twice (a request processed after every check)."""
+        if not self._engine.doubted and not self._held:
+            return ()
+        found = await self._engine.finder.duplicates(set(self._seen), self._engine.floor)
+        duplicates = tuple(
+            Duplicate(self._seen[external_id], external_id, tuple(ids))
+            for external_id, ids in sorted(found.items(), key=lambda pair: self._seen[pair[0]])
+        )
+        for duplicate in duplicates:
+            log.warning(
+                "item %d (externalId %s) has %d documents on Pacta: %s",
+                duplicate.index,
+                duplicate.external_id,
+                len(duplicate.document_ids),
+                ", ".join(map(str, duplicate.document_ids)),
+            )
+        return duplicates
 
     async def _work(
         self,
@@ -173,8 +263,15 @@ def _check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
-def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one error inside (nested) groups, or None when there are several."""
+def _check_seconds(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise InvalidInputError(f"{what} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The error to raise for (nested) groups of batch errors: a journal failure first,
+    then the first `PactaError`; None when something else is inside."""
     leaves: list[BaseException] = []
     pending: list[BaseException] = [group]
     while pending:
@@ -183,7 +280,12 @@ def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
             pending.extend(error.exceptions)
         else:
             leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
+    if len(leaves) == 1:
+        return leaves[0]
+    if not all(isinstance(leaf, PactaError) for leaf in leaves):
+        return None
+    journal = [leaf for leaf in leaves if isinstance(leaf, JournalError)]
+    return (journal or leaves)[0]
 
 
 class Batch:
@@ -193,16 +295,34 @@ class Batch:
     as it goes; per-item results go to `on_result` (sync or async) as they finish,
     and running totals to `on_progress`. It returns the totals. A failing item never
     stops the others; errors about the batch as a whole (bad arguments, an unusable
-    journal) are raised before anything is sent.
+    journal, a refused token, a missing template, Pacta unreachable for
+    `unreachable_timeout` seconds) stop it with that one error.
 
+    `batch_id` names the batch; each item's document gets an externalId made from it
+    and the item's content (or the item's own `external_id`). It defaults to the kind
+    of batch and its template: give a new one to send the same content again.
     `journal`: a SQLite file. Rerunning the same batch with it skips what was sent,
-    checks what was in flight, and retries what failed.
+    checks what was in flight, and retries what failed; without one (or with a new
+    one) a rerun first lists the team's documents to find what was sent.
+    `settle_window`: how long after a create whose answer was lost Pacta may still
+    process it; the item is repeated only after that (default: the request timeout
+    plus 10 s).
     """
 
-    def __init__(self, documents: Documents, templates: Templates, clock: Clock) -> None:
+    def __init__(
+        self,
+        documents: Documents,
+        templates: Templates,
+        clock: Clock,
+        *,
+        account: Account,
+        request_time: float,
+    ) -> None:
         self._documents = documents
         self._templates = templates
         self._clock = clock
+        self._account = account
+        self._settle_window = request_time + SETTLE_MARGIN
 
     async def send_many(
         self,
@@ -211,13 +331,22 @@ class Batch:
         send_email: bool = True,
         concurrency: int = DEFAULT_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
+        batch_id: str | None = None,
+        settle_window: float | None = None,
+        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
         on_result: ResultCallback[int] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchSummary:
         """Send existing DRAFT documents for signature."""
         _check_inputs(document_ids, "document_ids")
         return await self._run(
-            SendDrafts(send_email), document_ids, concurrency, journal, on_result, on_progress
+            SendDrafts(send_email),
+            document_ids,
+            concurrency,
+            journal,
+            _Options(batch_id, settle_window, unreachable_timeout),
+            on_result,
+            on_progress,
         )
 
     async def generate_many(
@@ -228,6 +357,9 @@ class Batch:
         send_email: bool = True,
         concurrency: int = DEFAULT_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
+        batch_id: str | None = None,
+        settle_window: float | None = None,
+        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
         on_result: ResultCallback[GenerateItem] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchSummary:
@@ -235,7 +367,13 @@ class Batch:
         check_id(template_id, "template_id")
         _check_inputs(inputs, "inputs")
         return await self._run(
-            Generate(template_id, send_email), inputs, concurrency, journal, on_result, on_progress
+            Generate(template_id, send_email),
+            inputs,
+            concurrency,
+            journal,
+            _Options(batch_id, settle_window, unreachable_timeout),
+            on_result,
+            on_progress,
         )
 
     async def create_and_send_many(
@@ -245,13 +383,58 @@ class Batch:
         send_email: bool = True,
         concurrency: int = DEFAULT_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
+        batch_id: str | None = None,
+        settle_window: float | None = None,
+        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
         on_result: ResultCallback[CreateItem] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchSummary:
         """Upload each item's PDF, place its fields, and send it."""
         _check_inputs(inputs, "inputs")
         return await self._run(
-            CreateAndSend(send_email), inputs, concurrency, journal, on_result, on_progress
+            CreateAndSend(send_email),
+            inputs,
+            concurrency,
+            journal,
+            _Options(batch_id, settle_window, unreachable_timeout),
+            on_result,
+            on_progress,
+        )
+
+    async def download_many(
+        self,
+        out: str | os.PathLike[str],
+        document_ids: Inputs[int] | None = None,
+        *,
+        status: DocumentStatus | str = DocumentStatus.COMPLETED,
+        original: bool = False,
+        concurrency: int = DEFAULT_EXPORT_CONCURRENCY,
+        on_result: ExportResultCallback | None = None,
+        on_progress: ExportProgressCallback | None = None,
+    ) -> ExportSummary:
+        """Download these documents' signed PDFs (or, without ids, every document with
+        `status`, found by listing) into the folder `out`, with ``out/manifest.csv``
+        (id, title, externalId, status, completedAt, path, sha256, size), a row per
+        file as soon as it is on disk. Rerun into the same folder, it skips every file
+        the manifest lists whose size and SHA-256 still match, and downloads the rest.
+        A failing document is reported to `on_result` and the others go on."""
+        folder = check_folder(out)
+        ids = None if document_ids is None else check_ids(document_ids)
+        checked_status = check_status(status)
+        if not isinstance(original, bool):
+            raise InvalidInputError(
+                f"original must be True or False, got {original!r}", field="original"
+            )
+        return await export(
+            self._documents,
+            self._clock,
+            folder,
+            document_ids=ids,
+            status=checked_status,
+            original=original,
+            concurrency=check_concurrency(concurrency),
+            on_result=on_result,
+            on_progress=on_progress,
         )
 
     async def _run(
@@ -260,33 +443,57 @@ class Batch:
         inputs: Inputs[T],
         concurrency: int,
         journal_path: str | os.PathLike[str] | None,
+        options: _Options,
         on_result: ResultCallback[T] | None,
         on_progress: ProgressCallback | None,
     ) -> BatchSummary:
         concurrency = _check_concurrency(concurrency)
+        if options.batch_id is not None:
+            check_text(options.batch_id, "batch_id")
+        settle = (
+            self._settle_window
+            if options.settle_window is None
+            else _check_seconds(options.settle_window, "settle_window")
+        )
+        reachability = Reachability(
+            self._clock, _check_seconds(options.unreachable_timeout, "unreachable_timeout")
+        )
         journal: Journal = NoJournal() if journal_path is None else await open_journal(journal_path)
         try:
-            header = await self._header(journal, kind, journal_path)
             engine = Engine(
-                self._documents, self._templates, self._clock, journal, header.floor_document_id
+                self._documents,
+                self._templates,
+                self._clock,
+                journal,
+                None,
+                settle=settle,
+                reachability=reachability,
             )
             try:
-                return await _Runner(engine, header, kind).run(
+                header, held = await self._header(engine, kind, journal_path, options.batch_id)
+                engine.floor = header.floor_document_id or 0
+                return await _Runner(engine, header, kind, held).run(
                     inputs, concurrency, on_result, on_progress
                 )
             except BaseExceptionGroup as group:
-                single = _single(group)
-                if single is None:
+                first = _first_error(group)
+                if first is None:
                     raise
-                raise single from None
+                raise first from None
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.aclose()
 
     async def _header(
-        self, journal: Journal, kind: Kind[Any], path: str | os.PathLike[str] | None
-    ) -> BatchHeader:
-        header = await journal.header()
+        self,
+        engine: Engine,
+        kind: Kind[Any],
+        path: str | os.PathLike[str] | None,
+        batch_id: str | None,
+    ) -> tuple[BatchHeader, dict[str, Document]]:
+        """The batch's header from the journal (checked), or a new one; and, when no
+        journal vouches for the batch, what the server already holds of it."""
+        header = await engine.journal.header()
         if header is not None:
             if (header.kind, header.target) != (kind.name, kind.target):
                 theirs = _describe(header.kind, header.target)
@@ -294,16 +501,73 @@ class Batch:
                     f"{path} is the journal of another batch ({theirs}), not of this one "
                     f"({_describe(kind.name, kind.target)}); use a new journal file for a new batch"
                 )
-            return header
-        floor = await self._newest_document_id() if kind.finds_by_external_id else None
-        header = BatchHeader(f"batch-{secrets.token_hex(6)}", kind.name, kind.target, floor)
-        await journal.start(header)
-        return header
+            if batch_id is not None and batch_id != header.batch_id:
+                raise JournalError(
+                    f"{path} is the journal of batch {header.batch_id!r}, not {batch_id!r}"
+                )
+            await self._check_account(header.account, path)
+            return header, {}
+        batch_id = batch_id or _describe_id(kind)
+        held: dict[str, Document] = {}
+        if kind.finds_by_external_id:
+            log.warning(
+                "batch %s: no journal records it, so Pacta is checked first for items "
+                "already sent: one request per 100 documents in the team",
+                batch_id,
+            )
+            held, team_id = await engine.finder.index()
+            log.warning(
+                "batch %s: checked %d list pages; %d documents carry an externalId",
+                batch_id,
+                engine.finder.requests,
+                len(held),
+            )
+            floor = max((document.id for document in held.values()), default=0)
+            newest, team_id = await self._newest(team_id)
+            floor = max(floor, newest)
+        else:
+            floor, team_id = await self._newest(None)
+        account = _with_team(self._account, team_id)
+        header = BatchHeader(batch_id, kind.name, kind.target, floor, account)
+        await engine.journal.start(header)
+        return header, held
 
-    async def _newest_document_id(self) -> int:
+    async def _check_account(self, recorded: Account, path: str | os.PathLike[str] | None) -> None:
+        ours = self._account
+        if recorded.base_url == ours.base_url and recorded.token_hash == ours.token_hash:
+            return
+        if recorded.base_url == ours.base_url:
+            _, team_id = await self._newest(None)
+            ours = _with_team(ours, team_id)
+        if not recorded.same(ours):
+            raise JournalError(
+                f"{path} was written for {recorded.describe()}, not for {ours.describe()}; "
+                "use a new journal file for another account"
+            )
+
+    async def _newest(self, team_id: int | None) -> tuple[int, int | None]:
+        """The newest document's id (0 for none), and the team (when it has a document)."""
         listing = await self._documents.list(page=1, per_page=1)
-        return listing.documents[0].id if listing.documents else 0
+        if not listing.documents:
+            return 0, team_id
+        newest = listing.documents[0]
+        return newest.id, newest.team_id if team_id is None else team_id
+
+
+@attrs.frozen
+class _Options:
+    batch_id: str | None
+    settle_window: float | None
+    unreachable_timeout: float
+
+
+def _with_team(account: Account, team_id: int | None) -> Account:
+    return Account(account.base_url, account.token_hash, team_id)
 
 
 def _describe(kind: str, target: str) -> str:
     return f"{kind} from template {target}" if target else kind
+
+
+def _describe_id(kind: Kind[Any]) -> str:
+    return f"{kind.name}-{kind.target}" if kind.target else kind.name

@@ -6,18 +6,26 @@ repeat), or maybe sent: its answer was lost to a timeout, a dropped connection o
 the third, such as "is there a document with this externalId?", answered for many
 items at once by `ExternalIdFinder`. A check that keeps failing ends in
 `UnknownOutcomeError`, never in a guess.
+
+Pacta keeps processing a request its client gave up on, seconds later. So a create
+in doubt is repeated only once a settle window (longer than the request could have
+lasted) has passed since it left, and a check made after that finds nothing.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from .._clock import Clock
 from .._errors import (
+    APIConnectionError,
+    APITimeoutError,
     InvalidDocumentStatusError,
     PactaError,
     RateLimitError,
+    ServerUnreachableError,
     UnknownOutcomeError,
 )
 from ..types import Document
@@ -28,7 +36,7 @@ from ._outcome import Outcome, as_pacta_error, backoff, classify
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["Engine"]
+__all__ = ["CHECK_BUDGET", "Engine", "Reachability"]
 
 R = TypeVar("R")
 
@@ -36,7 +44,37 @@ R = TypeVar("R")
 _MAX_ATTEMPTS = 6
 # How long one item may spend checking whether its send happened before it is
 # reported as an unknown outcome.
-_CHECK_BUDGET = 300.0
+CHECK_BUDGET = 300.0
+
+
+class Reachability:
+    """Since when no request has reached Pacta; past `deadline` seconds the batch stops."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+        self._since: float | None = None
+        self.since_wall: float | None = None
+
+    def reached(self) -> None:
+        self._since = self.since_wall = None
+
+    def failed(self, error: PactaError) -> None:
+        # No connection, or no answer at all; a reset or an error page came from somewhere.
+        silent = isinstance(error, APITimeoutError) or (
+            isinstance(error, APIConnectionError) and classify(error) is Outcome.NOT_SENT
+        )
+        if not silent:
+            self.reached()
+            return
+        if self._since is None:
+            self._since, self.since_wall = self._clock.monotonic(), self._clock.wall()
+        elif self._clock.monotonic() - self._since >= self._deadline:
+            since = datetime.datetime.fromtimestamp(self.since_wall or 0, datetime.UTC)
+            raise ServerUnreachableError(
+                f"Pacta unreachable since {since:%H:%M:%S} UTC "
+                f"({self._deadline:.0f}s); batch stopped (last: {error})"
+            ) from error
 
 
 class Engine:
@@ -51,14 +89,21 @@ class Engine:
         clock: Clock,
         journal: Journal,
         floor: int | None,
+        *,
+        settle: float,
+        reachability: Reachability,
     ) -> None:
         self.documents = documents
         self.templates = templates
         self.clock = clock
         self.journal = journal
-        self._finder = ExternalIdFinder(documents)
+        self.finder = ExternalIdFinder(documents, clock, CHECK_BUDGET)
+        self.reachability = reachability
+        self._settle = settle
         # The newest document before the batch began, and the newest it has made since.
-        self._floor = self._newest = floor or 0
+        self.floor = floor or 0
+        self._newest = self.floor
+        self.doubted = False  # some create went into doubt: reconcile at the end
 
     async def create_once(
         self, create: Callable[[], Awaitable[Document]], external_id: str, *, maybe_created: bool
@@ -66,7 +111,7 @@ class Engine:
         """Make the document that carries `external_id`, exactly once."""
         # An item in flight in a run that died may have made its document any time since
         # the batch began; otherwise, only after the newest document seen so far.
-        floor = self._floor if maybe_created else self._newest
+        floor = self.floor if maybe_created else self._newest
 
         async def attempt() -> Document:
             document = await create()
@@ -74,9 +119,9 @@ class Engine:
             return document
 
         async def made() -> Document | None:
-            return await self._finder.find(external_id, floor)
+            return await self.finder.find(external_id, floor)
 
-        return await self.once(attempt, made, maybe_happened=maybe_created)
+        return await self.once(attempt, made, maybe_happened=maybe_created, settle=True)
 
     async def once(
         self,
@@ -84,27 +129,43 @@ class Engine:
         check: Callable[[], Awaitable[R | None]],
         *,
         maybe_happened: bool,
+        settle: bool = False,
     ) -> R:
         """Run `attempt` until it succeeds, asking `check` (what it made, or None) before
         repeating one that may have gone through. Raises the last error once it certainly
         did not happen, or `UnknownOutcomeError` when that cannot be found out.
+
+        With `settle`, an attempt in doubt is repeated only after the settle window.
         """
         attempts = 0
         uncertain = maybe_happened  # some attempt, in this run or a dead one, may have worked
         error: PactaError | None = None
+        # When the attempt in doubt left (a dead run's: at the latest, now).
+        doubt_since = self.clock.monotonic()
         while True:
             if maybe_happened:
                 found = await self._check(check, error)
+                settled = doubt_since + self._settle
+                if found is None and settle and self.clock.monotonic() < settled:
+                    # It may still be processed: look again once it cannot be any more.
+                    self.doubted = True
+                    await self.clock.sleep(settled - self.clock.monotonic())
+                    found = await self._check(check, error)
                 if found is not None:
                     return found
                 maybe_happened = False
                 if error is not None and attempts >= _MAX_ATTEMPTS:
                     raise error
             attempts += 1
+            started = self.clock.monotonic()
             try:
-                return await attempt()
+                result = await attempt()
             except Exception as exc:
                 error = as_pacta_error(exc)
+            else:
+                self.reachability.reached()
+                return result
+            self.reachability.failed(error)
             outcome = classify(error)
             # After an attempt in doubt, "not a DRAFT any more" may be that attempt's doing.
             if outcome is Outcome.REJECTED and not (
@@ -112,35 +173,37 @@ class Engine:
             ):
                 raise error
             if outcome is Outcome.NOT_SENT:
-                if attempts >= _MAX_ATTEMPTS:
+                # While Pacta is unreachable, `reachability` decides when to give up.
+                unreachable = isinstance(error, APIConnectionError)
+                if attempts >= _MAX_ATTEMPTS and not unreachable:
                     raise error
                 retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-                await self.clock.sleep(retry_after or backoff(attempts))
+                await self.clock.sleep(retry_after or backoff(min(attempts, _MAX_ATTEMPTS)))
             else:
                 uncertain = maybe_happened = True
+                doubt_since = started
 
     async def _check(
         self, check: Callable[[], Awaitable[R | None]], cause: PactaError | None
     ) -> R | None:
-        """`check()`, retried with backoff; `UnknownOutcomeError` once that is hopeless.
-
-        It waits before each try: a request whose answer was lost may still be in
-        Pacta's hands for a moment. (One Pacta processes only after the check has
-        looked cannot be caught; waiting makes that unlikely.)
-        """
-        deadline = self.clock.monotonic() + _CHECK_BUDGET
+        """`check()`, retried with backoff; `UnknownOutcomeError` once that is hopeless."""
+        deadline = self.clock.monotonic() + CHECK_BUDGET
         tries = 0
         while True:
             tries += 1
             await self.clock.sleep(backoff(tries))
             try:
-                return await check()
+                found = await check()
             except Exception as exc:
                 error = as_pacta_error(exc)
+            else:
+                self.reachability.reached()
+                return found
+            self.reachability.failed(error)
             refused = classify(error) is Outcome.REJECTED  # asking again will not help
             if refused or self.clock.monotonic() >= deadline:
                 what = f"after {cause}" if cause is not None else "in a run that stopped"
-                how = "was refused" if refused else f"failed for {_CHECK_BUDGET:.0f}s"
+                how = "was refused" if refused else f"failed for {CHECK_BUDGET:.0f}s"
                 raise UnknownOutcomeError(
                     f"could not find out whether the request went through {what}: checking "
                     f"{how} (last: {error}); not reported as sent"

@@ -1,6 +1,11 @@
 """The three kinds of batch: sending drafts, generating from a template, and
 uploading then sending. Each checks an item before anything is sent, names it for
 the journal, and makes its requests through the `Engine`, so none happens twice.
+
+An item's name is its content, never its position: the user's externalId where
+given, else the batch identity and a hash of what the item sends. Inserting,
+removing or reordering rows leaves every other item's name, and its document's
+externalId, as it was.
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from .._errors import InvalidInputError
+from .._errors import (
+    AuthenticationError,
+    InvalidDocumentStatusError,
+    InvalidInputError,
+    NotFoundError,
+    PactaError,
+    PermissionDeniedError,
+    RateLimiterUnavailableError,
+)
 from .._params import CreateItem, FieldParam, GenerateItem
 from .._validation import (
     check_enum,
@@ -24,7 +37,6 @@ from .._validation import (
 )
 from ..types import Document, DocumentStatus, Field, FieldType
 from ._engine import Engine
-from ._journal import ItemState, JournalRow
 
 __all__ = ["CreateAndSend", "Generate", "Kind", "Prepared", "SendDrafts"]
 
@@ -46,11 +58,17 @@ def _fingerprint(data: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _keyed(index: int, external_id: str | None, batch_id: str) -> tuple[str, str]:
-    """The journal key and the document's externalId of a generated or uploaded item."""
-    if external_id is not None:
-        return f"external:{external_id}", external_id
-    return f"index:{index}", f"{batch_id}-{index}"
+def _keyed(external_id: str | None, batch_id: str, fingerprint: str) -> Prepared:
+    """A generated or uploaded item, named by its externalId: the user's, or one made
+    from the batch identity and the item's content."""
+    if external_id is None:
+        external_id = f"{batch_id}:{fingerprint[:20]}"
+    return Prepared(f"external:{external_id}", fingerprint, external_id)
+
+
+def _batch_fatal(error: PactaError) -> bool:
+    """Errors that will fail every item alike: stop the batch at the first."""
+    return isinstance(error, AuthenticationError | RateLimiterUnavailableError)
 
 
 def _check_keys(item: object, required: set[str], optional: set[str], kind: str) -> None:
@@ -70,19 +88,26 @@ class Kind(Protocol[T_contra]):
     target: str
     finds_by_external_id: bool
 
-    def prepare(self, index: int, item: T_contra, batch_id: str) -> Prepared:
+    def prepare(self, item: T_contra, batch_id: str) -> Prepared:
         """Check the item (`InvalidInputError` before anything is sent) and name it."""
         ...
 
     async def run(
-        self, engine: Engine, item: T_contra, prepared: Prepared, row: JournalRow | None
-    ) -> int:
-        """Send the item exactly once; returns the sent document's id."""
+        self,
+        engine: Engine,
+        item: T_contra,
+        prepared: Prepared,
+        *,
+        maybe_sent: bool,
+        document_id: int | None,
+    ) -> tuple[int, bool]:
+        """Send the item exactly once, from `document_id` if an earlier run made its
+        document; returns the sent document's id and whether it was sent before."""
         ...
 
-
-def _maybe_sent(row: JournalRow | None) -> bool:
-    return row is not None and row.state is ItemState.IN_FLIGHT
+    def fatal(self, error: PactaError) -> bool:
+        """Whether `error` stops the whole batch (every other item would meet it too)."""
+        ...
 
 
 class SendDrafts:
@@ -93,14 +118,29 @@ class SendDrafts:
     def __init__(self, send_email: bool) -> None:
         self._send_email = send_email
 
-    def prepare(self, index: int, item: int, batch_id: str) -> Prepared:
+    def prepare(self, item: int, batch_id: str) -> Prepared:
         return Prepared(str(check_id(item, "document_id")), "", None)
 
     async def run(
-        self, engine: Engine, item: int, prepared: Prepared, row: JournalRow | None
-    ) -> int:
-        document = await _send_draft(engine, item, self._send_email, maybe_sent=_maybe_sent(row))
-        return document.id
+        self,
+        engine: Engine,
+        item: int,
+        prepared: Prepared,
+        *,
+        maybe_sent: bool,
+        document_id: int | None,
+    ) -> tuple[int, bool]:
+        try:
+            document = await _send_draft(engine, item, self._send_email, maybe_sent=maybe_sent)
+        except InvalidDocumentStatusError as exc:
+            # Sent already, by a run that left no journal (the server is the truth).
+            if (exc.details or {}).get("status") in {"PENDING", "COMPLETED"}:
+                return item, True
+            raise
+        return document.id, False
+
+    def fatal(self, error: PactaError) -> bool:
+        return _batch_fatal(error)
 
 
 class Generate:
@@ -112,7 +152,7 @@ class Generate:
         self.target = str(template_id)
         self._send_email = send_email
 
-    def prepare(self, index: int, item: GenerateItem, batch_id: str) -> Prepared:
+    def prepare(self, item: GenerateItem, batch_id: str) -> Prepared:
         _check_keys(item, {"recipients"}, {"title", "external_id"}, "GenerateItem")
         recipients = check_template_recipients(item["recipients"])
         title = item.get("title")
@@ -121,12 +161,19 @@ class Generate:
         external_id = item.get("external_id")
         if external_id is not None:
             check_text(external_id, "external_id")
-        key, external_id = _keyed(index, external_id, batch_id)
-        return Prepared(key, _fingerprint([recipients, title]), external_id)
+        return _keyed(external_id, batch_id, _fingerprint([recipients, title]))
 
     async def run(
-        self, engine: Engine, item: GenerateItem, prepared: Prepared, row: JournalRow | None
-    ) -> int:
+        self,
+        engine: Engine,
+        item: GenerateItem,
+        prepared: Prepared,
+        *,
+        maybe_sent: bool,
+        document_id: int | None,
+    ) -> tuple[int, bool]:
+        if document_id is not None:  # generated documents are sent as they are made
+            return document_id, True
         external_id = prepared.external_id
         assert external_id is not None
 
@@ -139,8 +186,12 @@ class Generate:
                 send_email=self._send_email,
             )
 
-        document = await engine.create_once(generate, external_id, maybe_created=_maybe_sent(row))
-        return document.id
+        document = await engine.create_once(generate, external_id, maybe_created=maybe_sent)
+        return document.id, False
+
+    def fatal(self, error: PactaError) -> bool:
+        # Only the template can be missing or forbidden: no item can succeed without it.
+        return _batch_fatal(error) or isinstance(error, NotFoundError | PermissionDeniedError)
 
 
 class CreateAndSend:
@@ -151,7 +202,7 @@ class CreateAndSend:
     def __init__(self, send_email: bool) -> None:
         self._send_email = send_email
 
-    def prepare(self, index: int, item: CreateItem, batch_id: str) -> Prepared:
+    def prepare(self, item: CreateItem, batch_id: str) -> Prepared:
         _check_keys(item, {"file", "title", "recipients", "fields"}, {"external_id"}, "CreateItem")
         check_text(item["title"], "title")
         recipients = check_recipients(item["recipients"])
@@ -159,14 +210,20 @@ class CreateAndSend:
         external_id = item.get("external_id")
         if external_id is not None:
             check_text(external_id, "external_id")
-        key, external_id = _keyed(index, external_id, batch_id)
         file = item["file"]
         source = os.fspath(file) if isinstance(file, str | os.PathLike) else None
-        return Prepared(key, _fingerprint([item["title"], recipients, fields, source]), external_id)
+        fingerprint = _fingerprint([item["title"], recipients, fields, source])
+        return _keyed(external_id, batch_id, fingerprint)
 
     async def run(
-        self, engine: Engine, item: CreateItem, prepared: Prepared, row: JournalRow | None
-    ) -> int:
+        self,
+        engine: Engine,
+        item: CreateItem,
+        prepared: Prepared,
+        *,
+        maybe_sent: bool,
+        document_id: int | None,
+    ) -> tuple[int, bool]:
         external_id = prepared.external_id
         assert external_id is not None
         documents = engine.documents
@@ -183,20 +240,22 @@ class CreateAndSend:
             uploaded = True
             return document
 
-        document_id = row.document_id if row is not None else None
         if document_id is None:
-            document = await engine.create_once(create, external_id, maybe_created=_maybe_sent(row))
+            document = await engine.create_once(create, external_id, maybe_created=maybe_sent)
             await engine.journal.in_flight(prepared.key, prepared.fingerprint, document.id)
         else:
             # An earlier run uploaded it, and may have placed fields or even sent it.
             document = await documents.get(document_id)
             if document.status != DocumentStatus.DRAFT:
-                return document.id
+                return document.id, True
         existing = [] if uploaded else await documents.fields.list(document.id)
         for spec in item["fields"]:
             await _place_field(engine, document, spec, existing)
         sent = await _send_draft(engine, document.id, self._send_email, maybe_sent=False)
-        return sent.id
+        return sent.id, False
+
+    def fatal(self, error: PactaError) -> bool:
+        return _batch_fatal(error)
 
 
 def _check_field(field: object, index: int, recipients: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from .._errors import (
     InvalidInputError,
     PactaError,
     RateLimitError,
+    RateLimiterUnavailableError,
 )
 from .._retry import NOT_SENT_ERRORS
 
@@ -31,7 +32,8 @@ class Outcome(enum.Enum):
 
 
 def classify(error: PactaError) -> Outcome:
-    if isinstance(error, RateLimitError):
+    # A fail-closed limiter refuses before anything leaves.
+    if isinstance(error, RateLimitError | RateLimiterUnavailableError):
         return Outcome.NOT_SENT
     if isinstance(error, APIConnectionError) and isinstance(error.__cause__, NOT_SENT_ERRORS):
         return Outcome.NOT_SENT

@@ -1,4 +1,9 @@
-"""What a batch reports: per item, and in total."""
+"""What a batch reports: per item, and in total.
+
+One vocabulary for an item's fate, shared with the journal (`_journal.ItemState`
+uses the same strings): ``sent``, ``skipped`` (an earlier run sent it), ``failed``
+(certainly not sent) and ``unknown`` (may have been sent; a rerun checks it).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from .._errors import PactaError
 
 __all__ = [
     "BatchSummary",
+    "Duplicate",
     "ItemResult",
     "ItemStatus",
 ]
@@ -19,9 +25,10 @@ T = TypeVar("T")
 
 
 class ItemStatus(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # the journal says an earlier run already sent it
+    SENT = "sent"
+    SKIPPED = "skipped"  # already sent, by an earlier run (the journal or the server says so)
+    FAILED = "failed"  # certainly not sent
+    UNKNOWN = "unknown"  # may have been sent: checking kept failing; a rerun checks again
 
 
 @attrs.frozen
@@ -37,19 +44,36 @@ class ItemResult(Generic[T]):
 
 
 @attrs.frozen
+class Duplicate:
+    """An item Pacta holds more than one document for, found by the final reconciliation.
+
+    Pacta has no idempotency keys: a request processed long after its answer was lost
+    can still make a second document. It is reported, never hidden.
+    """
+
+    index: int
+    external_id: str
+    document_ids: tuple[int, ...]
+
+
+@attrs.frozen
 class BatchSummary:
     """Totals so far (for a progress callback) or of the whole batch (returned)."""
 
     batch_id: str
-    succeeded: int = 0
+    sent: int = 0
     failed: int = 0
     skipped: int = 0
+    unknown: int = 0
     elapsed: float = 0.0  # seconds since the batch started
+    duplicates: tuple[Duplicate, ...] = ()
+    # Epoch seconds since which no request has reached Pacta, while that lasts.
+    unreachable_since: float | None = None
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed + self.skipped
+        return self.sent + self.failed + self.skipped + self.unknown
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.failed == 0 and self.unknown == 0 and not self.duplicates

@@ -1,22 +1,21 @@
-"""What every resource shares: the generated client, somewhere to run background work,
-and per-call options."""
+"""What every resource shares: the generated client, per-call options, and turning a
+success answer into a model, or into a typed error when the body is not Pacta's."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
-from anyio.abc import TaskGroup
-from pacta_api.client import AuthenticatedClient
-from pacta_api.errors import UnexpectedStatus
+from pacta_api.client import Client
 from pacta_api.types import Response
 
-from .._errors import PactaError
-from .._options import request_options
+from .._errors import PactaError, ResponseValidationError
+from .._options import receive_response, request_options
+from .._redaction import redacted_response
 
-__all__ = ["Background", "Resource", "Timeout"]
+__all__ = ["Resource", "Timeout", "parse_model"]
 
 
 class _Model(Protocol):
@@ -26,18 +25,58 @@ class _Model(Protocol):
 
 T = TypeVar("T", bound=_Model)
 Timeout = float | httpx.Timeout | None
-Background = Callable[[], TaskGroup | None]
-"""Where a pager may prefetch: the client's task group while it is open, else None."""
+
+# What the generated parsers raise on a body of the wrong shape: a missing key, a
+# null where an object belongs, a date or enum value that does not parse.
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+_SNIPPET = 200
+
+
+def _invalid(
+    response: httpx.Response, expected: type[Any], problem: str, field: str | None
+) -> ResponseValidationError:
+    safe = redacted_response(response, response.request)
+    snippet = safe.text[:_SNIPPET].strip()
+    where = f" (field {field!r})" if field else ""
+    content_type = safe.headers.get("content-type", "no content type")
+    return ResponseValidationError(
+        f"HTTP {response.status_code} answer to {response.request.method} "
+        f"{response.request.url.path} is not a valid {expected.__name__}: {problem}{where}; "
+        f"{content_type}, body: {snippet!r}. Is the base URL Pacta's API?",
+        response=safe,
+        field=field,
+    )
+
+
+def parse_model(response: httpx.Response, expected: type[T]) -> T:
+    """The body as `expected`, or `ResponseValidationError` saying what is wrong with it."""
+    try:
+        data = json.loads(response.content)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        raise _invalid(response, expected, "not JSON", None) from None
+    if not isinstance(data, dict):
+        raise _invalid(response, expected, f"a JSON {type(data).__name__}, not an object", None)
+    try:
+        return expected.from_dict(data)
+    except _PARSE_ERRORS as exc:
+        raise _from_parse_error(response, expected, exc) from None
+
+
+def _from_parse_error(
+    response: httpx.Response, expected: type[Any], exc: Exception
+) -> ResponseValidationError:
+    if isinstance(exc, KeyError) and exc.args:
+        return _invalid(response, expected, "a required field is missing", str(exc.args[0]))
+    return _invalid(response, expected, f"{type(exc).__name__}: {exc}", None)
 
 
 class Resource:
-    def __init__(self, api: AuthenticatedClient, background: Background) -> None:
+    def __init__(self, api: Client) -> None:
         self._api = api
-        self._background = background
 
     async def _call(
         self,
-        call: Awaitable[Response[Any]],
+        call: Coroutine[Any, Any, Response[Any]],
         expected: type[T],
         *,
         timeout: Timeout,
@@ -45,36 +84,46 @@ class Resource:
     ) -> T:
         """Run a generated endpoint call with this call's options and check its result.
 
-        Error statuses never get here: the transport raises them as typed errors.
+        Error statuses never get here: the transport raises them as typed errors. A
+        success status other than the documented one (200 for 201, say) is parsed here,
+        and so is a body the generated parser could not read, to report it properly.
         """
-        response = await self._send(call, timeout=timeout, max_retries=max_retries)
-        if isinstance(response, UnexpectedStatus):
-            return expected.from_dict(json.loads(response.content))
+        with receive_response() as received:
+            try:
+                response = await self._send(call, timeout=timeout, max_retries=max_retries)
+            except PactaError:
+                raise
+            except _PARSE_ERRORS as exc:
+                if received.response is None:
+                    raise
+                parse_model(received.response, expected)  # says what is wrong, if it can
+                raise _from_parse_error(received.response, expected, exc) from None
         parsed = response.parsed
-        if not isinstance(parsed, expected):
-            raise PactaError(
-                f"unexpected {response.status_code} answer: expected {expected.__name__}, "
-                f"got {type(parsed).__name__}"
-            )
-        return parsed
+        if isinstance(parsed, expected):
+            return parsed
+        assert received.response is not None  # the transport records every success
+        return parse_model(received.response, expected)
 
     async def _call_no_content(
-        self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
+        self,
+        call: Coroutine[Any, Any, Response[Any]],
+        *,
+        timeout: Timeout,
+        max_retries: int | None,
     ) -> None:
         await self._send(call, timeout=timeout, max_retries=max_retries)
 
     async def _send(
-        self, call: Awaitable[Response[Any]], *, timeout: Timeout, max_retries: int | None
-    ) -> Response[Any] | UnexpectedStatus:
-        """Run the call with this call's options.
-
-        A success status other than the documented one (200 for 201) comes back as the
-        generated client's `UnexpectedStatus`, which still holds the body to parse.
-        """
-        with request_options(timeout=timeout, max_retries=max_retries):
-            try:
-                return await call
-            except UnexpectedStatus as exc:
-                if not 200 <= exc.status_code < 300:
-                    raise
-                return exc
+        self,
+        call: Coroutine[Any, Any, Response[Any]],
+        *,
+        timeout: Timeout,
+        max_retries: int | None,
+    ) -> Response[Any]:
+        try:
+            options = request_options(timeout=timeout, max_retries=max_retries)
+        except BaseException:
+            call.close()  # never started: close it rather than leave it unawaited
+            raise
+        with options:
+            return await call

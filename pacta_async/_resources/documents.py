@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 from pacta_api.api.documents import (
     create_embed_token,
     create_field,
     create_recipient,
     delete_document,
+    download_document,
     duplicate_document,
     get_document,
     list_documents,
@@ -21,6 +23,7 @@ from pacta_api.models import (
     CreateFieldRequest,
     CreateRecipientRequest,
     Document,
+    DocumentDownload,
     DocumentList,
     DocumentStatus,
     EmbedToken,
@@ -31,9 +34,13 @@ from pacta_api.models import (
     RecipientList,
     RecipientRole,
     SendDocumentRequest,
+    Template,
 )
 from pacta_api.types import UNSET
 
+from .._clock import Clock
+from .._download import Destination, DownloadedFile, FileStorage
+from .._errors import InvalidInputError
 from .._multipart import FileInput, MultipartUpload, open_pdf
 from .._options import request_options
 from .._pagination import AsyncPager
@@ -48,18 +55,30 @@ from .._validation import (
     check_recipients,
     check_text,
 )
-from ._base import Background, Resource, Timeout
+from .._watch import (
+    FINAL_STATUSES,
+    StatusChange,
+    check_ids,
+    check_rate,
+    until_statuses,
+    watch,
+)
+from ._base import Resource, Timeout, parse_model
 
 if TYPE_CHECKING:
-    from pacta_api.client import AuthenticatedClient
+    from pacta_api.client import Client
 
 __all__ = ["Documents", "Fields", "Recipients", "upload"]
+
+
+M = TypeVar("M", Document, Template)  # what an upload creates
 
 
 async def upload(
     resource: Resource,
     path: str,
     file: FileInput,
+    expected: type[M],
     *,
     title: str,
     recipients: Iterable[RecipientParam],
@@ -67,8 +86,9 @@ async def upload(
     filename: str | None,
     timeout: Timeout,
     max_retries: int | None,
-) -> dict[str, object]:
-    """POST a PDF with its form fields as Pacta's multipart body; returns the JSON answer."""
+) -> M:
+    """POST a PDF with its form fields as Pacta's multipart body; returns the parsed answer."""
+    options = request_options(timeout=timeout, max_retries=max_retries)
     check_text(title, "title")
     if external_id is not None:
         check_text(external_id, "external_id")
@@ -76,10 +96,15 @@ async def upload(
     pdf = await open_pdf(file, filename)
     body = MultipartUpload(pdf, title=title, external_id=external_id, recipients=checked)
     http = resource._api.get_async_httpx_client()
-    with request_options(timeout=timeout, max_retries=max_retries):
-        response = await http.post(path, content=body, headers=body.headers)
-    data: dict[str, object] = response.json()
-    return data
+    # The body goes in as the request's stream, so httpx sends it as is, from the start
+    # on every attempt.
+    built = http.build_request("POST", path, headers=body.headers)
+    request = httpx.Request(
+        "POST", built.url, headers=built.headers, stream=body, extensions=built.extensions
+    )
+    with options:
+        response = await http.send(request)
+    return parse_model(response, expected)
 
 
 class Recipients(Resource):
@@ -180,10 +205,12 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, api: AuthenticatedClient, background: Background) -> None:
-        super().__init__(api, background)
-        self.recipients = Recipients(api, background)
-        self.fields = Fields(api, background)
+    def __init__(self, api: Client, storage: FileStorage, clock: Clock) -> None:
+        super().__init__(api)
+        self.recipients = Recipients(api)
+        self.fields = Fields(api)
+        self._storage = storage
+        self._clock = clock
 
     async def create(
         self,
@@ -202,10 +229,11 @@ class Documents(Resource):
         validated before anything is sent; a file on disk is streamed, never read
         whole into memory.
         """
-        data = await upload(
+        return await upload(
             self,
             "/documents",
             file,
+            Document,
             title=title,
             recipients=recipients,
             external_id=external_id,
@@ -213,7 +241,6 @@ class Documents(Resource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return Document.from_dict(data)
 
     async def get(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
@@ -262,7 +289,7 @@ class Documents(Resource):
             )
             return result.documents, result.total_pages
 
-        return AsyncPager(fetch, task_group=self._background())
+        return AsyncPager(fetch)
 
     async def delete(
         self, document_id: int, *, timeout: Timeout = None, max_retries: int | None = None
@@ -300,3 +327,73 @@ class Documents(Resource):
             check_id(document_id, "document_id"), client=self._api
         )
         return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def download(
+        self,
+        document_id: int,
+        destination: Destination,
+        *,
+        original: bool = False,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> DownloadedFile:
+        """Stream the signed PDF (or with `original=True` the upload) to a path or a
+        binary file object; see `pacta_async._download` for how the token is kept from
+        storage. A path is written atomically; a document not COMPLETED yet raises
+        `InvalidDocumentStatusError` for the signed PDF."""
+        checked = check_id(document_id, "document_id")
+        if not isinstance(original, bool):
+            raise InvalidInputError(
+                f"original must be True or False, got {original!r}", field="original"
+            )
+        sink = self._storage.check_destination(destination)
+
+        async def link() -> str:
+            call = download_document.asyncio_detailed(checked, client=self._api, original=original)
+            answer = await self._call(
+                call, DocumentDownload, timeout=timeout, max_retries=max_retries
+            )
+            return answer.download_url
+
+        return await self._storage.download(link, sink, max_retries=max_retries)
+
+    def watch(
+        self,
+        document_ids: Iterable[int],
+        *,
+        interval: float = 10.0,
+        requests_per_minute: float = 30.0,
+    ) -> AsyncIterator[StatusChange]:
+        """Each change (status, or who has signed) of these documents, until all are
+        COMPLETED, REJECTED or CANCELLED. Polls by listing pages, at most
+        `requests_per_minute` (of the token's 100), a round at most every `interval` s."""
+        ids = check_ids(document_ids)
+        check_rate(requests_per_minute, interval)
+        return watch(
+            self, ids, self._clock, interval=interval, requests_per_minute=requests_per_minute
+        )
+
+    async def wait_for(
+        self,
+        document_ids: Iterable[int],
+        *,
+        until: Iterable[DocumentStatus | str] = FINAL_STATUSES,
+        interval: float = 10.0,
+        requests_per_minute: float = 30.0,
+    ) -> dict[int, Document]:
+        """Wait until every document has one of the `until` statuses (by default a final
+        one), or until none can change any more; returns them by id. Bound the wait
+        with `anyio.fail_after`."""
+        ids = check_ids(document_ids)
+        check_rate(requests_per_minute, interval)
+        wanted = until_statuses(until)
+        latest: dict[int, Document] = {}
+        changes = watch(
+            self, ids, self._clock, interval=interval, requests_per_minute=requests_per_minute
+        )
+        async for change in changes:
+            latest[change.document.id] = change.document
+            if len(latest) == len(ids) and all(str(d.status) in wanted for d in latest.values()):
+                await changes.aclose()  # type: ignore[attr-defined]
+                return latest
+        return latest

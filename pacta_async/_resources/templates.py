@@ -50,10 +50,11 @@ class Templates(Resource):
         max_retries: int | None = None,
     ) -> Template:
         """Upload a PDF as a template; its recipients are placeholders filled in by `generate`."""
-        data = await upload(
+        return await upload(
             self,
             "/templates",
             file,
+            Template,
             title=title,
             recipients=recipients,
             external_id=external_id,
@@ -61,7 +62,6 @@ class Templates(Resource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return Template.from_dict(data)
 
     async def list(
         self,
@@ -91,7 +91,7 @@ class Templates(Resource):
             )
             return result.templates, result.total_pages
 
-        return AsyncPager(fetch, task_group=self._background())
+        return AsyncPager(fetch)
 
     async def generate(
         self,

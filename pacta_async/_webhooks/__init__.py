@@ -12,7 +12,7 @@ from ._events import (
     UnknownWebhookEvent,
     WebhookEvent,
 )
-from ._parse import DEFAULT_MAX_BODY_BYTES, NO_SECRET, WebhookSecret, parse_webhook
+from ._parse import DEFAULT_MAX_BODY_BYTES, NO_SECRET, NoSecret, WebhookSecret, parse_webhook
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -27,6 +27,7 @@ __all__ = [
     "DocumentSigned",
     "HandlingState",
     "InMemoryDedupStore",
+    "NoSecret",
     "UnknownWebhookEvent",
     "WebhookDeduplicator",
     "WebhookEvent",

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "NO_SECRET",
     "SECRET_HEADER",
+    "NoSecret",
     "WebhookSecret",
     "parse_webhook",
 ]
@@ -45,21 +46,23 @@ SECRET_HEADER: Final = "x-pacta-secret"
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 
 
-class _NoSecret(enum.Enum):
+class NoSecret(enum.Enum):
+    """The type of `NO_SECRET`."""
+
     NO_SECRET = "NO_SECRET"
 
     def __repr__(self) -> str:
         return "NO_SECRET"
 
 
-NO_SECRET: Final = _NoSecret.NO_SECRET
+NO_SECRET: Final = NoSecret.NO_SECRET
 """Pass as `secret=` to accept deliveries of a subscription that has no secret.
 
 Anyone who learns the receiver's URL can then forge events, so this is a named value
 rather than an empty string: an unset environment variable must not switch checking off.
 """
 
-WebhookSecret = str | Sequence[str] | _NoSecret
+WebhookSecret = str | Sequence[str] | NoSecret
 """What `secret=` takes: the subscription's secret, several (while rotating), or `NO_SECRET`.
 
 Pacta keeps retrying deliveries signed with a rotated-out secret for up to 24 hours,

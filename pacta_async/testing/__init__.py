@@ -18,15 +18,18 @@ the body and headers of a delivery. Needs the ``server`` extra.
 """
 
 from .. import _exports
-from ._deliveries import Backoff, Delivery, WebhookFaults
-from ._errors import ApiError
-from ._fakeclock import FakeClock
-from ._faults import SEND_ROUTES, Faults, Storm
-from ._limits import Limits
-from ._pdf import make_pdf
-from ._server import ReferenceServer
-from ._state import Plan
-from ._webhook_deliveries import WebhookDelivery, build_webhook_delivery, sample_document
+from .._extras import require_server_extra as _require_server_extra
+
+with _require_server_extra():
+    from ._deliveries import Backoff, Delivery, WebhookFaults
+    from ._errors import ApiError
+    from ._fakeclock import FakeClock
+    from ._faults import SEND_ROUTES, Faults, Storm
+    from ._limits import Limits
+    from ._pdf import make_pdf
+    from ._server import ReferenceServer
+    from ._state import Plan
+    from ._webhook_deliveries import WebhookDelivery, build_webhook_delivery, sample_document
 
 __all__ = [
     "SEND_ROUTES",

@@ -61,8 +61,15 @@ class Faults:
     to the second (never early), with a `Date` header, both by a clock that is
     `proxy_clock_skew` seconds ahead of the server's. Drops close the connection
     before the request is processed (nothing changes) or after it (the change
-    stands but the answer is lost). Injected answers consume no rate limit, and
-    injected 5xx carry no `X-RateLimit-*` headers.
+    stands but the answer is lost). `late_rate` drops the connection once the
+    request is read, and processes it `late_delay` seconds later, as a real server
+    does with a request whose client gave up (this needs `ReferenceServer.running()`
+    in-process). Injected answers consume no rate limit, and injected 5xx carry no
+    `X-RateLimit-*` headers. A proxy's page echoes the request's headers,
+    `Authorization` included, as some proxies' error pages do.
+
+    `login_page_rate` answers 200 with an HTML sign-in page instead of the API, as an
+    SSO gateway, a captive portal or a wrong base URL would; nothing is processed.
     """
 
     error_rate: float = attrs.field(default=0.0, validator=_rate)
@@ -71,11 +78,14 @@ class Faults:
     latency_rate: float = attrs.field(default=1.0, validator=_rate)
     drop_before_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_rate: float = attrs.field(default=0.0, validator=_rate)
+    late_delay: float = 1.0
     storm: Storm | None = None
     retry_after_as_date: bool = False
     proxy_clock_skew: float = 0.0
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     seed: int = 0
+    login_page_rate: float = attrs.field(default=0.0, validator=_rate)
 
     def __attrs_post_init__(self) -> None:
         if not self.error_statuses or not set(self.error_statuses) <= {500, 502, 503, 504}:
@@ -93,6 +103,8 @@ class FaultPlan:
     drop_after: bool = False
     # Rewrite a 429's Retry-After as an HTTP date by a clock this far ahead; None: don't.
     dated_retry_after_skew: float | None = None
+    late: float | None = None  # processed this many seconds after the connection dropped
+    login_page: bool = False
 
 
 class _Rule:
@@ -142,12 +154,14 @@ class FaultInjector:
         drop_before = drop_after = False
         error: int | None = None
         dated: float | None = None
+        late: float | None = None
+        login_page = False
         with self._lock:
             for rule in self._rules:
                 faults = rule.faults
                 if faults.routes is not None and route not in faults.routes:
                     continue
-                rolls = [rule.random.random() for _ in range(4)]
+                rolls = [rule.random.random() for _ in range(5)]
                 status = rule.random.choice(faults.error_statuses)
                 if rolls[0] < faults.latency_rate:
                     latency += faults.latency
@@ -159,4 +173,8 @@ class FaultInjector:
                 drop_after = drop_after or rolls[3] < faults.drop_after_rate
                 if faults.retry_after_as_date and dated is None:
                     dated = faults.proxy_clock_skew
-        return FaultPlan(latency, storm, drop_before, error, drop_after, dated)
+                if late is None and rolls[4] < faults.late_rate:
+                    late = faults.late_delay
+                if faults.login_page_rate:  # drawn only when asked for: seeds stay as they were
+                    login_page = login_page or rule.random.random() < faults.login_page_rate
+        return FaultPlan(latency, storm, drop_before, error, drop_after, dated, late, login_page)

@@ -8,10 +8,14 @@ exception into that same error.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from email.utils import formatdate
+from typing import Any
 
+import anyio
+from anyio.abc import TaskGroup
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Match, Route
@@ -21,7 +25,7 @@ from .._clock import Clock
 from ._faults import FaultInjector
 from ._limits import RateLimiter
 
-__all__ = ["ConnectionDropped", "FaultLayer", "RateLimitHeaders"]
+__all__ = ["ConnectionDropped", "FaultLayer", "LateRequests", "RateLimitHeaders"]
 
 _REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
@@ -64,6 +68,31 @@ async def _drop(send: Send) -> None:
     raise ConnectionDropped
 
 
+class LateRequests:
+    """Where requests whose client is gone are still processed: a task group that
+    lives as long as the server runs, not as long as the request."""
+
+    def __init__(self) -> None:
+        self._task_group: TaskGroup | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            self._task_group = tg
+            try:
+                yield
+            finally:
+                self._task_group = None
+                tg.cancel_scope.cancel()
+
+    def start(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if self._task_group is None:
+            raise RuntimeError(
+                "the late_rate fault needs the server running: `async with server.running()`"
+            )
+        self._task_group.start_soon(work)
+
+
 class FaultLayer:
     """The outermost layer: draws a `FaultPlan` per request and acts it out."""
 
@@ -74,12 +103,14 @@ class FaultLayer:
         injector: FaultInjector,
         limiter: RateLimiter,
         clock: Clock,
+        late: LateRequests,
     ) -> None:
         self._app = app
         self._routes = routes
         self._injector = injector
         self._limiter = limiter
         self._clock = clock
+        self._late = late
 
     def _route(self, scope: Scope) -> str | None:
         for route in self._routes:
@@ -101,10 +132,15 @@ class FaultLayer:
             await self._storm(plan.storm_retry_after)(scope, receive, send)
         elif plan.drop_before:
             await _drop(send)
+        elif plan.login_page:
+            await _LOGIN_PAGE(scope, receive, send)
         elif plan.error_status is not None:
-            await _server_error(plan.error_status)(scope, receive, send)
+            await _server_error(plan.error_status, Headers(scope=scope))(scope, receive, send)
         elif plan.drop_after:
             await self._app(scope, receive, _discard)
+            await _drop(send)
+        elif plan.late is not None:
+            await self._process_late(scope, await _read_body(receive), plan.late)
             await _drop(send)
         else:
             await self._app(scope, receive, send)
@@ -138,16 +174,52 @@ class FaultLayer:
         }
         return JSONResponse(body, status_code=429, headers=headers)
 
+    async def _process_late(self, scope: Scope, body: bytes, delay: float) -> None:
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def process() -> None:
+            await self._clock.sleep(delay)
+            await self._app(scope, replay, _discard)
+
+        self._late.start(process)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
 
 async def _discard(message: Message) -> None:
     """The answer to a request whose connection drops after it was processed."""
 
 
-def _server_error(status: int) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """500 as Pacta writes it; 502-504 as a proxy in front of it would."""
+_LOGIN_PAGE = HTMLResponse(
+    "<!doctype html><html><head><title>Sign in</title></head><body>"
+    '<form method="post" action="/login"><input name="user"><input name="password" '
+    'type="password"><button>Sign in</button></form></body></html>\n'
+)
+
+
+def _server_error(
+    status: int, request_headers: Headers
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """500 as Pacta writes it; 502-504 as a proxy in front of it would, echoing the
+    request's headers (a 200-character snippet of the page can end inside the token)."""
     if status == 500:
         body = {"code": "INTERNAL_ERROR", "message": "Internal server error", "details": None}
         return JSONResponse(body, status_code=500)
     title = f"{status} {_REASONS[status]}"
-    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n"
+    echoed = "\n".join(f"{name}: {value}" for name, value in request_headers.items())
+    page = (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<pre>{echoed}</pre></body></html>\n"
+    )
     return HTMLResponse(page, status_code=status)

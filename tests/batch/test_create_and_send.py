@@ -62,7 +62,7 @@ async def test_each_item_is_uploaded_given_its_fields_and_sent(
     results: list[ItemResult[CreateItem]] = []
     items = [contract(n, file=pdf if n % 2 else PDF) for n in range(6)]
     summary = await client.batch.create_and_send_many(items, on_result=results.append)
-    assert summary.succeeded == 6
+    assert summary.sent == 6
     for result in results:
         assert result.document_id is not None
         document = server.document(result.document_id)
@@ -81,7 +81,7 @@ async def test_uploads_whose_answers_are_lost_are_not_repeated(
     )
     summary = await client.batch.create_and_send_many([contract(n) for n in range(12)])
     server.clear_faults()
-    assert summary.succeeded == 12
+    assert summary.sent == 12
     await check_sent_once(client, server, 12)
 
 
@@ -103,7 +103,7 @@ async def test_a_rerun_picks_up_the_uploaded_draft(
             await client.batch.create_and_send_many(items, concurrency=1, journal=journal)
     async with client_for(server, token) as client:
         summary = await client.batch.create_and_send_many(items, journal=journal)
-        assert summary.succeeded == 3
+        assert summary.sent == 3
         await check_sent_once(client, server, 3)
 
 
@@ -114,7 +114,7 @@ async def test_a_bad_field_fails_its_item_before_the_upload(
     bad["fields"] = [signature(2, 50)]
     results: list[ItemResult[CreateItem]] = []
     summary = await client.batch.create_and_send_many([contract(0), bad], on_result=results.append)
-    assert (summary.succeeded, summary.failed) == (1, 1)
+    assert (summary.sent, summary.failed) == (1, 1)
     [failed] = [r for r in results if r.status is ItemStatus.FAILED]
     assert isinstance(failed.error, InvalidInputError)
     assert failed.error.field == "fields[0].recipient"

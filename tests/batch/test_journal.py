@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from pacta_async import GenerateItem, ItemResult, ItemStatus, JournalError, PactaClient
+from pacta_async import (
+    GenerateItem,
+    InvalidInputError,
+    ItemResult,
+    ItemStatus,
+    JournalError,
+    PactaClient,
+)
 from pacta_async._batch._journal import open_journal
 from pacta_async.testing import ReferenceServer
 
@@ -56,7 +63,7 @@ async def test_a_rerun_skips_what_was_sent(
     )
     assert summary.ok
     assert summary.skipped == sum(state == "sent" for state, _ in recorded.values())
-    assert summary.succeeded + summary.skipped == 20
+    assert summary.sent + summary.skipped == 20
     assert all(r.document_id == r.item for r in results)
     assert [server.send_count(i) for i in ids] == [1] * 20
     assert {state for state, _ in journal_states(journal).values()} == {"sent"}
@@ -94,8 +101,8 @@ async def test_a_send_in_flight_when_the_process_died_is_checked_not_repeated(
     results: list[ItemResult[int]] = []
     async with client_for(server, token) as client:
         summary = await client.batch.send_many(ids, journal=journal, on_result=results.append)
-    assert summary.succeeded == 3
-    assert {r.item: r.status for r in results}[ids[0]] is ItemStatus.SUCCEEDED
+    assert summary.sent == 3
+    assert {r.item: r.status for r in results}[ids[0]] is ItemStatus.SENT
     assert [server.send_count(i) for i in ids] == [1, 1, 1]
 
 
@@ -116,7 +123,7 @@ async def test_a_generate_in_flight_when_the_process_died_is_found_not_repeated(
     async with client_for(server, token) as client:
         summary = await client.batch.generate_many(template_id, items, journal=journal)
         by_external_id = await documents_by_external_id(client)
-    assert summary.succeeded == 4
+    assert summary.sent == 4
     assert len(by_external_id) == 4
     assert set(by_external_id.values()) == {1}
 
@@ -128,12 +135,12 @@ async def test_failed_items_are_tried_again_on_a_rerun(
     ids = await make_drafts(client, 2)
     [unsigned] = await make_drafts(client, 1, signature=False)
     first = await client.batch.send_many([*ids, unsigned], journal=journal)
-    assert (first.succeeded, first.failed) == (2, 1)
+    assert (first.sent, first.failed) == (2, 1)
     assert journal_states(journal)[str(unsigned)][0] == "failed"
 
     await add_signature(client, unsigned)  # the user fixes the draft
     second = await client.batch.send_many([*ids, unsigned], journal=journal)
-    assert (second.succeeded, second.skipped, second.failed) == (1, 2, 0)
+    assert (second.sent, second.skipped, second.failed) == (1, 2, 0)
     assert server.send_count(unsigned) == 1
 
 
@@ -161,6 +168,8 @@ async def test_an_item_that_changed_since_the_first_run_is_refused(
     journal = tmp_path / "batch.journal"
     template_id, placeholder = await make_template(client)
     items = people(placeholder, 3)
+    for n, item in enumerate(items):
+        item["external_id"] = f"order-{n}"
     await client.batch.generate_many(template_id, items, journal=journal)
     items[1]["recipients"][0]["email"] = "someone.else@x.io"
     results: list[ItemResult[GenerateItem]] = []
@@ -173,7 +182,8 @@ async def test_an_item_that_changed_since_the_first_run_is_refused(
     assert (summary.skipped, summary.failed) == (2, 1)
     [failed] = [r for r in results if r.status is ItemStatus.FAILED]
     assert failed.index == 1
-    assert isinstance(failed.error, JournalError)
+    assert isinstance(failed.error, InvalidInputError)
+    assert "different content" in str(failed.error)
     assert len(await documents_by_external_id(client)) == 3
 
 
@@ -189,5 +199,5 @@ async def test_a_journal_in_use_or_unreadable_is_refused(tmp_path: Path) -> None
 
     garbage = tmp_path / "not-a-journal"
     garbage.write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(JournalError, match="cannot use"):
+    with pytest.raises(JournalError, match="not a batch journal"):
         await open_journal(garbage)

@@ -12,7 +12,6 @@ from pacta_async import (
     BadRequestError,
     BatchSummary,
     GenerateItem,
-    InvalidDocumentStatusError,
     InvalidInputError,
     ItemResult,
     ItemStatus,
@@ -33,12 +32,12 @@ async def test_every_item_gets_a_result_and_the_totals_add_up(
     ids = await make_drafts(client, 12)
     results: list[ItemResult[int]] = []
     summary = await client.batch.send_many(ids, concurrency=4, on_result=results.append)
-    assert (summary.succeeded, summary.failed, summary.skipped, summary.done) == (12, 0, 0, 12)
+    assert (summary.sent, summary.failed, summary.skipped, summary.done) == (12, 0, 0, 12)
     assert summary.ok
-    assert summary.batch_id.startswith("batch-")
+    assert summary.batch_id == "send"  # the default: the kind of batch
     assert sorted(r.index for r in results) == list(range(12))
     for result in results:
-        assert result.status is ItemStatus.SUCCEEDED
+        assert result.status is ItemStatus.SENT
         assert result.document_id == result.item == ids[result.index]
         assert result.error is None
     assert [server.send_count(i) for i in ids] == [1] * 12
@@ -61,11 +60,11 @@ async def test_a_failing_item_fails_alone_with_a_typed_error(
         results[result.item] = result
 
     summary = await client.batch.send_many(inputs, concurrency=3, on_result=keep)
-    assert (summary.succeeded, summary.failed) == (6, 5)
-    assert all(results[i].status is ItemStatus.SUCCEEDED for i in good)
+    assert (summary.sent, summary.failed, summary.skipped) == (6, 4, 1)
+    assert all(results[i].status is ItemStatus.SENT for i in good)
+    assert results[already_sent].status is ItemStatus.SKIPPED  # sent: by someone, once
     assert isinstance(results[no_signature].error, BadRequestError)
     assert isinstance(results[999_999].error, NotFoundError)
-    assert isinstance(results[already_sent].error, InvalidDocumentStatusError)
     assert isinstance(results[0].error, InvalidInputError)
     assert isinstance(results[deleted].error, PermissionDeniedError)
     assert server.send_count(already_sent) == 1
@@ -89,7 +88,7 @@ async def test_a_sync_generator_is_consumed_as_items_are_sent(client: PactaClien
         ahead.append(pulled - finished)
 
     summary = await client.batch.send_many(inputs(), concurrency=4, on_result=on_result)
-    assert summary.succeeded == 60
+    assert summary.sent == 60
     # Read ahead at most: the input stream's buffer, one per worker, the results' buffer,
     # and the one the feeder holds.
     assert max(ahead) <= 3 * 4 + 1
@@ -113,13 +112,14 @@ async def test_an_async_iterable_works_like_a_sync_one(client: PactaClient) -> N
         concurrency=5,
         on_result=on_result,
     )
-    assert summary.succeeded == 15
+    assert summary.sent == 15
     assert len(results) == 15
     documents = {d.id: d async for d in client.documents.iter()}
     for result in results:
         assert result.document_id is not None
         document = documents[result.document_id]
-        assert document.external_id == result.external_id == f"{summary.batch_id}-{result.index}"
+        assert document.external_id == result.external_id
+        assert (result.external_id or "").startswith(f"{summary.batch_id}:")
         assert document.recipients[0].email == f"p{result.index}@x.io"
         assert str(document.status) == "PENDING"
 
@@ -129,7 +129,7 @@ async def test_progress_is_reported_after_every_item(client: PactaClient) -> Non
     seen: list[BatchSummary] = []
     summary = await client.batch.send_many([*ids, -1], concurrency=3, on_progress=seen.append)
     assert [s.done for s in seen] == list(range(1, 12))
-    assert seen[-1].succeeded == summary.succeeded == 10
+    assert seen[-1].sent == summary.sent == 10
     assert seen[-1].failed == summary.failed == 1
     assert all(b.elapsed >= a.elapsed for a, b in itertools.pairwise(seen))
     assert summary.elapsed >= seen[-1].elapsed
@@ -180,7 +180,7 @@ async def test_a_bad_item_fails_without_stopping_the_batch(client: PactaClient) 
         items,
         on_result=results.append,
     )
-    assert (summary.succeeded, summary.failed) == (4, 4)
+    assert (summary.sent, summary.failed) == (4, 4)
     failed = sorted((r.index, r) for r in results if r.status is ItemStatus.FAILED)
     assert [index for index, _ in failed] == [2, 3, 4, 5]
     assert all(isinstance(r.error, InvalidInputError) for _, r in failed)

@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import attrs
+import httpx
 import pytest
+import sniffio
 
 from pacta_async import (
     AuthenticationError,
@@ -24,6 +28,7 @@ from pacta_async import (
     PactaError,
     PermissionDeniedError,
     UnknownValueWarning,
+    parse_webhook,
 )
 from pacta_async.testing import Limits, ReferenceServer, make_pdf
 
@@ -104,6 +109,35 @@ async def with_token(w: World, token: str) -> object:
         return await client.documents.create(PDF, title="t")
 
 
+async def client_with(w: World, token: object = None, **options: object) -> object:
+    options.setdefault("base_url", "http://localhost")
+    async with PactaClient(
+        token or w.server.create_token(w.server.create_team()),  # type: ignore[arg-type]
+        transport=w.server.transport(),
+        **options,  # type: ignore[arg-type]
+    ) as client:
+        return await client.documents.get(w.draft.id)
+
+
+async def text_mode_pdf(w: World) -> object:
+    path = w.tmp_path / "contract.pdf"
+    path.write_bytes(PDF)
+    with path.open() as text:  # a PDF opened without "rb"
+        return await w.client.documents.create(text, title="t")  # type: ignore[arg-type]
+
+
+async def async_text_mode_pdf(w: World) -> object:
+    path = w.tmp_path / "contract.pdf"
+    path.write_bytes(PDF)
+    async with await anyio.open_file(path) as text:
+        return await w.client.documents.create(text, title="t")  # type: ignore[arg-type]
+
+
+async def webhook(secret: object) -> object:
+    body = b'{"event": "DOCUMENT_SENT"}'
+    return parse_webhook(body, {"X-Pacta-Secret": "s"}, secret=secret)  # type: ignore[arg-type]
+
+
 CASES: list[tuple[str, Case, type[PactaError], str | None]] = [
     ("not a PDF", create(b"GIF89a..."), InvalidInputError, "not a PDF"),
     ("empty file", create(b""), InvalidInputError, "empty"),
@@ -140,6 +174,26 @@ CASES: list[tuple[str, Case, type[PactaError], str | None]] = [
     ("no webhook events", lambda w: w.client.webhooks.create(url="https://example.com/h", events=[]), InvalidInputError, "non-empty"),
     ("empty webhook update", lambda w: w.client.webhooks.update("wh_1"), InvalidInputError, "at least one"),
     ("generate with no recipients", lambda w: w.client.templates.generate(1, recipients=[]), InvalidInputError, "recipients"),
+    ("PDF opened in text mode", text_mode_pdf, InvalidInputError, "binary mode"),
+    ("async PDF opened in text mode", async_text_mode_pdf, InvalidInputError, "binary mode"),
+    ("recipients=None", create(recipients=None), InvalidInputError, "recipients must be a list"),
+    ("recipients as one dict", create(recipients=SIGNER), InvalidInputError, "recipients must be a list"),
+    ("generate with recipients=None", lambda w: w.client.templates.generate(1, recipients=None), InvalidInputError, "recipients must be a list"),  # type: ignore[arg-type]
+    ("per-call max_retries=-1", lambda w: w.client.documents.get(w.draft.id, max_retries=-1), InvalidInputError, "max_retries"),
+    ("per-call max_retries=-1 on upload", create(max_retries=-1), InvalidInputError, "max_retries"),
+    ("per-call max_retries=True", lambda w: w.client.documents.send(w.draft.id, max_retries=True), InvalidInputError, "max_retries"),
+    ("timeout as text", lambda w: w.client.documents.get(w.draft.id, timeout="5"), InvalidInputError, "timeout"),  # type: ignore[arg-type]
+    ("timeout NaN", lambda w: w.client.documents.list(timeout=float("nan")), InvalidInputError, "timeout"),
+    ("timeout 0", lambda w: w.client.documents.get(w.draft.id, timeout=0), InvalidInputError, "timeout"),
+    ("timeout -1 on upload", create(timeout=-1), InvalidInputError, "timeout"),
+    ("httpx.Timeout with NaN", lambda w: w.client.webhooks.list(timeout=httpx.Timeout(5, read=float("nan"))), InvalidInputError, r"timeout\.read"),
+    ("client timeout as text", lambda w: client_with(w, timeout="5"), ConfigurationError, "timeout"),
+    ("client timeout 0", lambda w: client_with(w, timeout=0), ConfigurationError, "timeout"),
+    ("client max_retries=-1", lambda w: client_with(w, max_retries=-1), ConfigurationError, "max_retries"),
+    ("token as int", lambda w: client_with(w, token=12345678), ConfigurationError, "must be a str"),
+    ("token as bytes", lambda w: client_with(w, token=b"api_abcdefgh123"), ConfigurationError, "must be a str"),
+    ("base URL with a query", lambda w: client_with(w, base_url="https://pacta.example.com?x=1"), ConfigurationError, "query"),
+    ("webhook secret=None", lambda w: webhook(None), ConfigurationError, "must be a string"),
 ]  # fmt: skip
 
 
@@ -170,3 +224,33 @@ async def test_bad_input(
     assert type(caught.value) is error, case
     assert await counts(world) == before
     assert world.server.send_count(world.draft.id) == sends_before
+
+
+async def test_a_refused_call_leaves_no_coroutine_unawaited(world: World) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(InvalidInputError):
+            await world.client.documents.get(world.draft.id, max_retries=-1)
+        with pytest.raises(InvalidInputError):
+            await world.client.documents.send(world.draft.id, timeout="5")  # type: ignore[arg-type]
+        gc.collect()
+    assert [str(w.message) for w in caught] == []  # no "coroutine ... was never awaited"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_an_async_file_in_binary_mode_is_uploaded(tmp_path: Path, anyio_backend: str) -> None:
+    server = ReferenceServer()
+    token = server.create_token(server.create_team())
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(PDF)
+    async with PactaClient(token, base_url="http://localhost", transport=server.transport()) as c:
+        async with await anyio.open_file(path, "rb") as file:
+            document = await c.documents.create(file, title="async")
+        titles = ["async"]
+        if sniffio.current_async_library() == "trio":
+            import trio
+
+            async with await trio.open_file(path, "rb") as trio_file:
+                titles.append((await c.documents.create(trio_file, title="trio")).title)
+    assert server.document(document.id)["title"] == "async"
+    assert len(titles) == (2 if anyio_backend == "trio" else 1)

@@ -115,3 +115,63 @@ def test_without_pacta_log_nothing_is_attached(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("PACTA_LOG", raising=False)
     setup_logging()
     assert logger.handlers == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://pacta.example.com", "https://pacta.example.com/api/v1"),
+        ("https://pacta.example.com/", "https://pacta.example.com/api/v1"),
+        ("https://pacta.example.com/api/v1", "https://pacta.example.com/api/v1"),
+        ("https://pacta.example.com/api/v1/", "https://pacta.example.com/api/v1"),
+        ("https://pacta.example.com:8443/pacta", "https://pacta.example.com:8443/pacta/api/v1"),
+        ("https://example.com/pacta/api/v1", "https://example.com/pacta/api/v1"),
+    ],
+)
+def test_the_instance_url_or_the_api_url(base_url: str, expected: str) -> None:
+    assert PactaClient(TOKEN, base_url=base_url).base_url == expected
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        ("https://pacta.example.com?x=1", "query"),
+        ("https://pacta.example.com/api/v1?x=1", "query"),
+        ("https://pacta.example.com/api/v1?", "query"),
+        ("https://pacta.example.com/#top", "fragment"),
+        ("https://pacta.example.com/api", "path"),
+        ("https://pacta.example.com/api/v2", "path"),
+        ("https://pacta.example.com/api/v1/documents", "path"),
+        ("https://pacta.example.com/api/v1/api/v1", "path"),
+        ("https://pacta.example.com//api/v1", "empty segment"),
+        (" https://pacta.example.com", "whitespace"),
+        ("https://pacta.example.com\n", "whitespace"),
+        ("https://pacta.example.com/api /v1", "whitespace"),
+        ("https://user:secret@pacta.example.com", "credentials"),
+        ("https://user@pacta.example.com", "credentials"),
+    ],
+)
+def test_other_base_urls_are_refused_with_the_accepted_forms(base_url: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem) as caught:
+        PactaClient(TOKEN, base_url=base_url)
+    message = str(caught.value)
+    assert "https://pacta.example.com/api/v1" in message  # the accepted forms are shown
+    assert "secret" not in message
+
+
+def test_a_base_url_from_the_environment_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACTA_BASE_URL", "https://pacta.example.com/api")
+    with pytest.raises(ConfigurationError, match="must end at /api/v1"):
+        PactaClient(TOKEN)
+
+
+async def test_the_user_agent_names_the_sdk_and_its_version() -> None:
+    import importlib.metadata
+
+    import pacta_async
+
+    script = Script([httpx.Response(200, json=document())])
+    async with make_client(script) as client:
+        await client.documents.get(1)
+    assert pacta_async.__version__ == importlib.metadata.version("pacta-async")
+    assert script.requests[0].headers["user-agent"] == f"pacta-async/{pacta_async.__version__}"

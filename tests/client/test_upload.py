@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import gc
 import io
+import warnings
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
-from pacta_async import InvalidInputError
+from pacta_async import APIConnectionError, InvalidInputError, PactaClient
 from pacta_async._multipart import CHUNK_BYTES, MAX_FILE_BYTES, MultipartUpload, open_pdf
 from pacta_async.testing import FakeClock
 
-from .support import Script, document, make_client
+from .support import TOKEN, Script, document, make_client
 
 pytestmark = pytest.mark.anyio
 
@@ -74,11 +78,36 @@ async def test_a_file_on_disk_is_streamed_in_chunks(tmp_path: Path) -> None:
     path = tmp_path / "big contract.pdf"
     path.write_bytes(b"%PDF-1.4\n" + b"x" * (3 * CHUNK_BYTES + 17))
     pdf = await open_pdf(path)
-    chunks = [chunk async for chunk in pdf.chunks()]
+    body = MultipartUpload(pdf, title="t", external_id=None, recipients=[])
+    chunks = [chunk async for chunk in body][1:-1]  # between the form fields and the end
     assert max(len(c) for c in chunks) <= CHUNK_BYTES
     assert len(chunks) == 4
     assert b"".join(chunks) == path.read_bytes()
     assert pdf.filename == "big contract.pdf"
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_an_upload_cut_off_half_way_leaves_nothing_to_finalise(tmp_path: Path) -> None:
+    """trio warns of any async generator collected unfinished; the body has none."""
+
+    class ResetHalfWay(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            async for _ in request.stream:  # type: ignore[union-attr]
+                raise httpx.WriteError("connection reset while sending", request=request)
+            raise AssertionError("unreachable")
+
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"x" * (3 * CHUNK_BYTES))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = PactaClient(TOKEN, transport=ResetHalfWay(), rate_limiter=None, max_retries=0)
+        async with client:
+            for file in (path, path.read_bytes()):
+                with pytest.raises(APIConnectionError):
+                    await client.documents.create(file, title="t")
+        gc.collect()
+        await anyio.lowlevel.checkpoint()
+    assert [str(w.message) for w in caught] == []
 
 
 async def test_a_retried_upload_sends_the_whole_file_again(
@@ -144,7 +173,7 @@ async def test_a_file_that_shrinks_during_upload_fails_loudly(tmp_path: Path) ->
     pdf = await open_pdf(path)
     path.write_bytes(PDF)
     with pytest.raises(InvalidInputError, match="shorter"):
-        async for _ in pdf.chunks():
+        async for _ in MultipartUpload(pdf, title="t", external_id=None, recipients=[]):
             pass
 
 

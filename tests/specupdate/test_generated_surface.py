@@ -8,8 +8,8 @@ functions, `_get_kwargs`, `_parse_response`). Every `pacta_api` import in
 - ``pacta_api.models``: model and enum classes, imported from the package (their module
   files are the generator's business);
 - ``pacta_api.api.<tag>``: operation modules, used only as ``<op>.asyncio_detailed``;
-- ``pacta_api.client.AuthenticatedClient``, ``pacta_api.types.UNSET`` and
-  ``Response``, ``pacta_api.errors.UnexpectedStatus``;
+- ``pacta_api.client.Client`` (the token stays out of it: its attrs repr would show
+  it), ``pacta_api.types.UNSET`` and ``Response``;
 - ``import pacta_api``, used only for ``pacta_api.__file__``: the reference server finds
   the snapshot beside the package.
 
@@ -29,9 +29,8 @@ import pacta_api.models
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pacta_async"
 NAMES = {
-    "pacta_api.client": {"AuthenticatedClient"},
+    "pacta_api.client": {"Client"},
     "pacta_api.types": {"UNSET", "Response"},
-    "pacta_api.errors": {"UnexpectedStatus"},
 }
 # Attributes a bound name may be used for; None: the name is used as is (a class).
 OPERATION_ATTRIBUTES = {"asyncio_detailed"}

@@ -18,6 +18,12 @@ T = TypeVar("T", bound="Document")
 
 @_attrs_define
 class Document:
+    """A document: a PDF sent to its recipients for signature. `status` goes from DRAFT (editable) to PENDING (sent) and
+    ends COMPLETED, REJECTED or CANCELLED; `completed_at` is set once it is COMPLETED. Fields Pacta adds later are kept
+    in `additional_properties`.
+
+    """
+
     id: int
     title: str
     status: DocumentStatus

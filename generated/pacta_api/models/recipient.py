@@ -17,6 +17,11 @@ T = TypeVar("T", bound="Recipient")
 
 @_attrs_define
 class Recipient:
+    """A person a document goes to, with their progress: `signing_status`, `read_status` and `send_status`. `signing_url`
+    is their personal signing link; `signing_order` is set when recipients sign one after another.
+
+    """
+
     id: int
     document_id: int
     name: str

@@ -17,6 +17,11 @@ T = TypeVar("T", bound="Template")
 
 @_attrs_define
 class Template:
+    """A reusable document. Its `recipients` are placeholders: `client.templates.generate` fills them in (by their `id`)
+    and sends a new document.
+
+    """
+
     id: int
     title: str
     external_id: None | str
