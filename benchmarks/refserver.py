@@ -27,7 +27,7 @@ import json
 import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ class BenchApp:
         self.sends: list[tuple[float, int]] = []  # (arrival, status) of every send
         self.arrivals: list[tuple[float, int]] = []  # (arrival, status) of every request
         self.signer: asyncio.Task[float] | None = None
+        # The same per token, for contenders running side by side with a token each.
+        self.sends_by_token: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -75,6 +77,8 @@ class BenchApp:
             self.arrivals.append((arrived, status))
             if scope["method"] == "POST" and path.endswith(_SEND_SUFFIXES):
                 self.sends.append((arrived, status))
+                token = dict(scope["headers"]).get(b"authorization", b"").decode()
+                self.sends_by_token[token].append((arrived, status))
 
     async def _control(self, scope: Any, receive: Any, send: Any) -> None:
         body = b""
@@ -131,11 +135,14 @@ class BenchApp:
             self.statuses.clear()
             self.sends.clear()
             self.arrivals.clear()
+            self.sends_by_token.clear()
             return {}
         if name == "arrivals":
             return {"arrivals": self.arrivals}
         if name == "stats":
             return {"statuses": dict(self.statuses), "sends": self.sends}
+        if name == "token_sends":
+            return {"sends": self.sends_by_token[request["token"]]}
         if name == "send_counts":
             return {"counts": [server.send_count(i) for i in request["ids"]]}
         raise ValueError(f"unknown control request {name!r}")

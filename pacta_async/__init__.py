@@ -92,7 +92,9 @@ from ._webhooks import (
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
 if typing.TYPE_CHECKING:
-    # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
+    # Imported lazily below (they need the `aiohttp` and `redis` extras); these imports
+    # are for type checkers.
+    from ._aiohttp import AioHttpTransport
     from ._ratelimit._redis import RedisRateLimiter
     from ._webhooks._redis import RedisDedupStore
 
@@ -106,6 +108,7 @@ __all__ = [
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AioHttpTransport",
     "AsyncBinaryFile",
     "AsyncPager",
     "AuthenticationError",
@@ -190,6 +193,11 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    if name == "AioHttpTransport":
+        from ._aiohttp import AioHttpTransport
+
+        AioHttpTransport.__module__ = __name__
+        return AioHttpTransport
     # So does RedisDedupStore.
     if name == "RedisDedupStore":
         from ._webhooks._redis import RedisDedupStore
