@@ -218,7 +218,11 @@ class TokenBucketLimiter:
         if server is not None:
             if server.limit >= 1:
                 self._general.reported = server.limit
-            self._general.cap(now, max(0, server.remaining))
+            # Pacta counted what is left when this request arrived, no earlier than it
+            # left: capping at `now` would also throw away what refilled during the round
+            # trip, up to a token per answer when the general limit sets the pace.
+            left = now - round_trip if round_trip is not None and round_trip >= 0 else now
+            self._general.cap(left, max(0, server.remaining))
 
     def _check_refused(self, send: bool) -> None:
         now = self._clock.monotonic()

@@ -397,6 +397,25 @@ async def test_remaining_lower_than_ours_resynchronises() -> None:
     assert granted == pytest.approx([0.0, 0.0, 0.0, 0.6, 1.2])
 
 
+async def test_remaining_counts_from_when_the_request_left() -> None:
+    """Pacta counted what is left when the request arrived: what refilled during the
+    round trip is still ours, so a steady stream at the limit keeps its pace."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=1, clock=clock)  # 0.1 s apart
+    await limiter.acquire(send=False)  # leaves at t=0; the server answers "0 left"
+    clock.advance(0.08)
+    await limiter.observe(200, rate_headers(limit=600, remaining=0), round_trip=0.08)
+    granted: list[float] = []
+
+    async def main() -> None:
+        await limiter.acquire(send=False)
+        granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    # Due at t=0.1 as if no answer had come, not one interval after the answer (0.18).
+    assert granted == pytest.approx([0.1])
+
+
 async def test_remaining_higher_than_ours_changes_nothing() -> None:
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=60, burst=2, clock=clock)
