@@ -8,9 +8,11 @@ limits and latency, seed documents, and read back what the server saw. So the
 reference server's ASGI app is wrapped here in one that
 
 - answers ``/_bench/...`` control requests (JSON in, JSON out; never rate limited),
-- records, for every Pacta request, its status, and for every send its arrival time
-  (`time.monotonic()`, which is the same clock in every process on Linux), so rate
-  figures are measured server-side, where the limit is enforced.
+- records, for every Pacta request, its status and arrival time, and for every send
+  its arrival time (`time.monotonic()`, which is the same clock in every process on
+  Linux), so rate figures are measured server-side, where the limit is enforced,
+- serves the file storage origin on a port of its own, as Pacta's is another origin,
+- signs documents over time on request, while a client waits for them.
 
 Seeding goes through the server's own in-process transport and the public API
 (create one document, then duplicate it), so no private state is touched and no
@@ -25,7 +27,8 @@ import json
 import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -45,6 +48,10 @@ class BenchApp:
         self.server = server
         self.statuses: Counter[int] = Counter()
         self.sends: list[tuple[float, int]] = []  # (arrival, status) of every send
+        self.arrivals: list[tuple[float, int]] = []  # (arrival, status) of every request
+        self.signer: asyncio.Task[float] | None = None
+        # The same per token, for contenders running side by side with a token each.
+        self.sends_by_token: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -67,8 +74,11 @@ class BenchApp:
             await self.server.app(scope, receive, recording_send)
         finally:
             self.statuses[status] += 1
+            self.arrivals.append((arrived, status))
             if scope["method"] == "POST" and path.endswith(_SEND_SUFFIXES):
                 self.sends.append((arrived, status))
+                token = dict(scope["headers"]).get(b"authorization", b"").decode()
+                self.sends_by_token[token].append((arrived, status))
 
     async def _control(self, scope: Any, receive: Any, send: Any) -> None:
         body = b""
@@ -105,20 +115,54 @@ class BenchApp:
             server.set_faults(*rules)
             return {}
         if name == "seed":
-            return {"ids": await self._seed(request["token"], int(request["count"]))}
+            ids = await self._seed(
+                request["token"],
+                int(request["count"]),
+                state=request.get("state", "draft"),
+                path=request.get("path"),
+            )
+            return {"ids": ids}
+        if name == "complete_over":
+            self.signer = asyncio.create_task(
+                self._complete_over(request["ids"], float(request["seconds"]))
+            )
+            return {}
+        if name == "signed":  # when the last one was completed (monotonic), once all are
+            if self.signer is None or not self.signer.done():
+                return {"last": None}
+            return {"last": self.signer.result()}
         if name == "reset":
             self.statuses.clear()
             self.sends.clear()
+            self.arrivals.clear()
+            self.sends_by_token.clear()
             return {}
+        if name == "arrivals":
+            return {"arrivals": self.arrivals}
         if name == "stats":
             return {"statuses": dict(self.statuses), "sends": self.sends}
+        if name == "token_sends":
+            return {"sends": self.sends_by_token[request["token"]]}
         if name == "send_counts":
             return {"counts": [server.send_count(i) for i in request["ids"]]}
         raise ValueError(f"unknown control request {name!r}")
 
-    async def _seed(self, token: str, count: int) -> list[int]:
-        """`count` sendable drafts for the token's team: one upload with a signer and
-        a signature field, then duplicates of it. Call with limits raised.
+    async def _complete_over(self, ids: list[int], seconds: float) -> float:
+        """Complete the documents in the given order, evenly spread over `seconds`."""
+        started = time.monotonic()
+        for index, document_id in enumerate(ids):
+            due = started + seconds * index / max(1, len(ids) - 1)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            self.server.complete(document_id)
+        return time.monotonic()
+
+    async def _seed(
+        self, token: str, count: int, *, state: str = "draft", path: str | None = None
+    ) -> list[int]:
+        """`count` documents for the token's team: one upload (of the PDF at `path`, or
+        a small one) with a signer and a signature field, then duplicates of it; left
+        as drafts, sent (`state="pending"`) or sent and signed (`"completed"`). Call
+        with limits raised.
         """
         async with PactaClient(
             token,
@@ -127,7 +171,9 @@ class BenchApp:
             rate_limiter=None,
         ) as client:
             first = await client.documents.create(
-                make_pdf(), title="Seed", recipients=[{"name": "Ada", "email": "ada@example.com"}]
+                make_pdf() if path is None else Path(path),
+                title="Seed",
+                recipients=[{"name": "Ada", "email": "ada@example.com"}],
             )
             await client.documents.fields.create(
                 first.id,
@@ -142,6 +188,12 @@ class BenchApp:
             ids = [first.id]
             for _ in range(count - 1):
                 ids.append((await client.documents.duplicate(first.id)).id)
+            if state in ("pending", "completed"):
+                for document_id in ids:
+                    await client.documents.send(document_id, send_email=False)
+            if state == "completed":
+                for document_id in ids:
+                    self.server.complete(document_id)
             return ids
 
 
@@ -161,18 +213,27 @@ def main() -> int:
     server = ReferenceServer(limits=Limits(general=1_000_000, send=1_000_000))
     app = BenchApp(server)
     sock = _listen(args.port)
-    config = uvicorn.Config(app, http="h11", lifespan="off", log_level="warning", access_log=False)
-    uvicorn_server = uvicorn.Server(config)
+    storage_sock = _listen(0)
+    storage = server.storage_app
+    storage.base_url = f"http://127.0.0.1:{storage_sock.getsockname()[1]}"
+    quiet = {"http": "h11", "lifespan": "off", "log_level": "warning", "access_log": False}
+    servers = [uvicorn.Server(uvicorn.Config(served, **quiet)) for served in (app, storage)]
+    uvicorn_server, storage_server = servers
 
     async def serve() -> None:
+        storage_task = asyncio.create_task(storage_server.serve(sockets=[storage_sock]))
         task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
         # uvicorn offers a flag, not an event, for "listening".
         async with asyncio.timeout(STARTUP_TIMEOUT):
-            while not uvicorn_server.started and not task.done():  # noqa: ASYNC110
+            while not all(s.started for s in servers) and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         port = sock.getsockname()[1]
         print(f"READY http://127.0.0.1:{port}", flush=True)
-        await task
+        try:
+            await task
+        finally:
+            storage_server.should_exit = True
+            await storage_task
 
     asyncio.run(serve())
     return 0

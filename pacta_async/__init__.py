@@ -7,9 +7,19 @@ async with pacta_async.PactaClient() as client:
 import typing
 
 from . import _exports
-from ._batch import Batch, BatchSummary, Duplicate, ItemResult, ItemStatus
+from ._batch import (
+    Batch,
+    BatchSummary,
+    Duplicate,
+    ExportResult,
+    ExportStatus,
+    ExportSummary,
+    ItemResult,
+    ItemStatus,
+)
 from ._client import DEFAULT_BASE_URL, PactaClient
 from ._clock import Clock
+from ._download import DownloadedFile
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -20,6 +30,7 @@ from ._errors import (
     ConfigurationError,
     DedupStoreUnavailableError,
     EventLoopMismatchError,
+    IncompleteDownloadError,
     InvalidDocumentStatusError,
     InvalidFileError,
     InvalidInputError,
@@ -55,6 +66,7 @@ from ._retry import RetryBudget, RetryEvent, RetryPolicy
 from ._routes import DEFAULT_SEND_ROUTES
 from ._validation import UnknownValueWarning
 from ._version import __version__ as __version__
+from ._watch import StatusChange
 from ._webhooks import (
     DEFAULT_MAX_BODY_BYTES as DEFAULT_WEBHOOK_MAX_BODY_BYTES,
 )
@@ -80,7 +92,9 @@ from ._webhooks import (
 from .types import Document, DocumentStatus, FieldType, RecipientRole, WebhookEventType
 
 if typing.TYPE_CHECKING:
-    # Imported lazily below (it needs the `redis` extra); this import is for type checkers.
+    # Imported lazily below (they need the `aiohttp` and `redis` extras); these imports
+    # are for type checkers.
+    from ._aiohttp import AioHttpTransport
     from ._ratelimit._redis import RedisRateLimiter
     from ._webhooks._redis import RedisDedupStore
 
@@ -94,6 +108,7 @@ __all__ = [
     "APIResponse",
     "APIStatusError",
     "APITimeoutError",
+    "AioHttpTransport",
     "AsyncBinaryFile",
     "AsyncPager",
     "AuthenticationError",
@@ -115,8 +130,12 @@ __all__ = [
     "DocumentSent",
     "DocumentSigned",
     "DocumentStatus",
+    "DownloadedFile",
     "Duplicate",
     "EventLoopMismatchError",
+    "ExportResult",
+    "ExportStatus",
+    "ExportSummary",
     "FieldParam",
     "FieldType",
     "FileInput",
@@ -124,6 +143,7 @@ __all__ = [
     "GenerateRecipientParam",
     "HandlingState",
     "InMemoryDedupStore",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -150,6 +170,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServerUnreachableError",
+    "StatusChange",
     "TokenBucketLimiter",
     "UnknownOutcomeError",
     "UnknownValueWarning",
@@ -172,6 +193,11 @@ def __getattr__(name: str) -> object:
 
         RedisRateLimiter.__module__ = __name__
         return RedisRateLimiter
+    if name == "AioHttpTransport":
+        from ._aiohttp import AioHttpTransport
+
+        AioHttpTransport.__module__ = __name__
+        return AioHttpTransport
     # So does RedisDedupStore.
     if name == "RedisDedupStore":
         from ._webhooks._redis import RedisDedupStore

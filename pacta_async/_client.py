@@ -17,6 +17,7 @@ from ._batch import Account, Batch, token_hash
 from ._batch._batch import SETTLE_MARGIN
 from ._batch._single import create_once
 from ._clock import Clock, SystemClock
+from ._download import FileStorage
 from ._errors import ClientClosedError, ConfigurationError, InvalidInputError
 from ._logging import setup_logging
 from ._options import NOT_GIVEN, NotGiven
@@ -261,7 +262,15 @@ class PactaClient(RawRequests):
             transport=self._transport,
         )
         self._api.set_async_httpx_client(http)
-        self.documents = Documents(self._api, clock=self._clock, create_once=self._create_once)
+        storage = FileStorage(
+            self._inner,
+            timeout=self._timeout,
+            policy=self._policy,
+            clock=self._clock,
+            lifetime=self._lifetime,
+            user_agent=USER_AGENT,
+        )
+        self.documents = Documents(self._api, storage, self._clock, create_once=self._create_once)
         self.templates = Templates(self._api, create_once=self._create_once)
         self.webhooks = Webhooks(self._api)
         self.batch = Batch(

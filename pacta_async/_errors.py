@@ -16,7 +16,8 @@ Every error is a `PactaError`, so `except pacta_async.PactaError` catches them a
     │   └── WebhookPayloadError      malformed or oversize body
     ├── DedupStoreUnavailableError   the shared webhook dedup store's Redis is down
     ├── APIConnectionError       the request may not have reached Pacta
-    │   └── APITimeoutError
+    │   ├── APITimeoutError
+    │   └── IncompleteDownloadError  a file from storage shorter than its Content-Length
     └── APIStatusError           Pacta answered with a 4xx/5xx status
         ├── BadRequestError            400
         │   ├── InvalidDocumentStatusError  400 INVALID_DOCUMENT_STATUS
@@ -51,6 +52,7 @@ __all__ = [
     "ConfigurationError",
     "DedupStoreUnavailableError",
     "EventLoopMismatchError",
+    "IncompleteDownloadError",
     "InvalidDocumentStatusError",
     "InvalidFileError",
     "InvalidInputError",
@@ -186,6 +188,10 @@ class APIConnectionError(PactaError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class IncompleteDownloadError(APIConnectionError):
+    """A file from storage ended short of (or past) its `Content-Length`, after retries."""
 
 
 class APIStatusError(PactaError):

@@ -210,7 +210,9 @@ class _Call:
             )  # fmt: skip
             if response.status_code < 300:
                 if t._limiter is not None:
-                    await t._limiter.observe(response.status_code, response.headers)
+                    await t._limiter.observe(
+                        response.status_code, response.headers, round_trip=elapsed
+                    )
                 record_response(response)
                 return response
             error = _status_error(request, response)
@@ -222,6 +224,7 @@ class _Call:
                     scope=limited.scope if limited else None,
                     limit=limited.limit if limited else None,
                     error=limited,
+                    round_trip=elapsed,
                 )
             status = response.status_code
             if not t._policy.may_retry_status(request, status):

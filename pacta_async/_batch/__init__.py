@@ -3,10 +3,11 @@
 `_batch` is the facade and runner, `_results` what a batch reports, `_kinds` what each
 kind of batch does with an item, `_engine` the exactly-once loop (with `_outcome` to
 classify failures and `_finder` to look documents up by externalId), `_journal` the
-SQLite journal that makes a batch resumable.
+SQLite journal that makes a batch resumable; `_export` downloads many documents.
 """
 
 from ._batch import DEFAULT_CONCURRENCY, Batch, token_hash
+from ._export import ExportResult, ExportStatus, ExportSummary
 from ._journal import Account
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
@@ -16,6 +17,9 @@ __all__ = [
     "Batch",
     "BatchSummary",
     "Duplicate",
+    "ExportResult",
+    "ExportStatus",
+    "ExportSummary",
     "ItemResult",
     "ItemStatus",
     "token_hash",

@@ -45,6 +45,17 @@ from .._params import CreateItem, GenerateItem
 from .._validation import check_id, check_text
 from ..types import Document, DocumentStatus
 from ._engine import Engine, Reachability
+from ._export import (
+    DEFAULT_EXPORT_CONCURRENCY,
+    ExportSummary,
+    check_concurrency,
+    check_folder,
+    check_ids,
+    check_status,
+    export,
+)
+from ._export import ProgressCallback as ExportProgressCallback
+from ._export import ResultCallback as ExportResultCallback
 from ._finder import ExternalIdFinder
 from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
@@ -389,6 +400,42 @@ class Batch:
             _Options(batch_id, settle_window, unreachable_timeout),
             on_result,
             on_progress,
+        )
+
+    async def download_many(
+        self,
+        out: str | os.PathLike[str],
+        document_ids: Inputs[int] | None = None,
+        *,
+        status: DocumentStatus | str = DocumentStatus.COMPLETED,
+        original: bool = False,
+        concurrency: int = DEFAULT_EXPORT_CONCURRENCY,
+        on_result: ExportResultCallback | None = None,
+        on_progress: ExportProgressCallback | None = None,
+    ) -> ExportSummary:
+        """Download these documents' signed PDFs (or, without ids, every document with
+        `status`, found by listing) into the folder `out`, with ``out/manifest.csv``
+        (id, title, externalId, status, completedAt, path, sha256, size), a row per
+        file as soon as it is on disk. Rerun into the same folder, it skips every file
+        the manifest lists whose size and SHA-256 still match, and downloads the rest.
+        A failing document is reported to `on_result` and the others go on."""
+        folder = check_folder(out)
+        ids = None if document_ids is None else check_ids(document_ids)
+        checked_status = check_status(status)
+        if not isinstance(original, bool):
+            raise InvalidInputError(
+                f"original must be True or False, got {original!r}", field="original"
+            )
+        return await export(
+            self._documents,
+            self._clock,
+            folder,
+            document_ids=ids,
+            status=checked_status,
+            original=original,
+            concurrency=check_concurrency(concurrency),
+            on_result=on_result,
+            on_progress=on_progress,
         )
 
     async def _run(

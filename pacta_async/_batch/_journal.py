@@ -241,6 +241,17 @@ class SqliteJournal:
 
         return await self._run(read)
 
+    async def rows(self) -> list[tuple[str, JournalRow]]:
+        """Every item recorded, in the order first recorded (for `batch status`)."""
+
+        def read() -> list[tuple[str, JournalRow]]:
+            found = self._db.execute(
+                "SELECT key, fingerprint, state, document_id, error FROM items ORDER BY rowid"
+            ).fetchall()
+            return [(r[0], JournalRow(r[1], ItemState(r[2]), r[3], r[4])) for r in found]
+
+        return await self._run(read)
+
     async def in_flight(self, key: str, fingerprint: str, document_id: int | None) -> None:
         await self._run(
             self._write(

@@ -4,8 +4,13 @@ Input files are checked whole before anything is sent: a typo on row 4,000 must
 not be discovered after 3,999 contracts went out. They are then read a second
 time while sending, so a large file is never held in memory.
 
+Each result goes to the results CSV as it arrives, flushed, with its input's row, so
+a kill loses nothing already reported. SIGINT and SIGTERM let in-flight items finish
+(for a grace period) before the batch stops; see `_stop`.
+
 Exit status: 0 every item sent (or skipped as already sent), 1 some item failed or
-the API refused the job, 2 bad input or configuration, 130 interrupted.
+the API refused the job, 2 bad input or configuration, 130 interrupted (SIGINT),
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,8 +33,12 @@ from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, 
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
 from ._output import PROG, Subparsers, add_timeout_option, fail
 from ._progress import progress_display
+from ._status import add_status
+from ._stop import DEFAULT_GRACE, Stopper
 
 __all__ = ["add_commands"]
+
+ProgressCallback = Callable[[BatchSummary], None]
 
 
 def add_commands(commands: Subparsers) -> None:
@@ -37,6 +47,8 @@ def add_commands(commands: Subparsers) -> None:
         help="send to many recipients or drafts, each exactly once",
         description="Config: PACTA_API_TOKEN and PACTA_BASE_URL, as for the client.",
     )
+    # Unlike other commands, a batch tells a stop request (SIGTERM) from Ctrl-C.
+    batch.set_defaults(sigterm_status=_TERMINATED)
     batch_commands = batch.add_subparsers(metavar="COMMAND", required=True)
     generate = batch_commands.add_parser(
         "generate",
@@ -73,6 +85,7 @@ def add_commands(commands: Subparsers) -> None:
     )
     _add_common_options(send)
     send.set_defaults(run=_run_send)
+    add_status(batch_commands)
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +136,19 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-email", action="store_true", help="do not email the recipients (sendEmail=false)"
     )
+    parser.add_argument(
+        "--grace",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="on SIGINT or SIGTERM, how long the items in flight may take to finish "
+        "before they are cancelled (default: %(default)s)",
+    )
     add_timeout_option(parser)
+
+
+_INTERRUPTED, _TERMINATED = 130, 143  # 128 + the signal's number, as shells report it
+_STATUS = {signal.SIGINT: _INTERRUPTED, signal.SIGTERM: _TERMINATED}
 
 
 # -- running a batch --------------------------------------------------------------
@@ -151,33 +176,44 @@ def _batch_options(args: argparse.Namespace, source: Path | None) -> dict[str, A
 
 
 class _Report:
-    """Counts, the first failures, and the results CSV, fed one result at a time."""
+    """Counts, the first failures, and the results CSV, fed one result at a time.
 
-    def __init__(self, results: IO[str] | None, columns: list[str]) -> None:
+    Each row is flushed as it is written: a killed run keeps every result it reported.
+    """
+
+    def __init__(self, results: IO[str] | None, columns: list[str], stopper: Stopper) -> None:
+        self._results = results
         self._writer = None if results is None else csv.writer(results)
-        if self._writer is not None:
-            self._writer.writerow(columns)
+        self._stopper = stopper
+        self._row(columns)
         self.failures: list[str] = []
         self.failed = 0
 
     def add(self, cells: list[object], label: str, result: ItemResult[Any]) -> None:
+        self._stopper.finished()
         error = "" if result.error is None else str(result.error)
         if result.status is ItemStatus.FAILED:
             self.failed += 1
             if len(self.failures) < SHOWN_PROBLEMS:
                 self.failures.append(f"  {label}: {error}")
-        if self._writer is not None:
-            document_id = "" if result.document_id is None else result.document_id
-            self._writer.writerow([*cells, result.status.value, document_id, error])
+        document_id = "" if result.document_id is None else result.document_id
+        self._row([*cells, result.status.value, document_id, error])
+
+    def _row(self, cells: Sequence[object]) -> None:
+        if self._writer is not None and self._results is not None:
+            self._writer.writerow(cells)
+            self._results.flush()
 
 
 def _run_batch(
     args: argparse.Namespace,
     total: int,
     columns: list[str],
-    job: Callable[[PactaClient, _Report, Callable[[BatchSummary], None]], Awaitable[BatchSummary]],
+    job: Callable[[PactaClient, _Report, Stopper, ProgressCallback], Awaitable[BatchSummary]],
 ) -> int:
     """Run `job` with a progress display, a report and a summary; returns the exit status."""
+    if not args.grace >= 0:
+        return fail(f"--grace must be a number of seconds >= 0, got {args.grace}", 2)
     results = None
     try:
         if args.results is not None:
@@ -187,13 +223,19 @@ def _run_batch(
         return fail(f"cannot write {args.results}: {exc.strerror or exc}", 2)
     except ConfigurationError as exc:
         return fail(str(exc), 2)
-    report = _Report(results, columns)
+    stopper = Stopper(args.concurrency, args.grace)
+    report = _Report(results, columns, stopper)
     _show_notices()
     progress = progress_display(total, "sending")
+    latest: list[BatchSummary] = []  # the totals so far, for a batch stopped part-way
 
-    async def main() -> BatchSummary:
+    def on_progress(summary: BatchSummary) -> None:
+        latest[:] = [summary]
+        progress.update(summary)
+
+    async def main() -> BatchSummary | None:
         async with client:
-            return await job(client, report, progress.update)
+            return await stopper.run(lambda: job(client, report, stopper, on_progress))
 
     try:
         try:
@@ -202,16 +244,32 @@ def _run_batch(
             progress.close()
             if results is not None:
                 results.close()
-    except KeyboardInterrupt:
-        if args.journal is None:
-            return fail("interrupted; without --journal nothing records what was sent", 130)
-        return fail(f"interrupted; rerun with --journal {args.journal} to finish", 130)
     except (InvalidInputError, JournalError, ConfigurationError, InputError) as exc:
         return fail(str(exc), 2)
     except PactaError as exc:
         return fail(str(exc), 1)
-    _print_summary(summary, report, args)
-    return 0 if summary.ok else 1
+    if stopper.signal is None and summary is not None:
+        _print_summary(summary, report, args)
+        return 0 if summary.ok else 1
+    return _stopped(stopper, summary or (latest[0] if latest else None), report, args)
+
+
+def _stopped(
+    stopper: Stopper, summary: BatchSummary | None, report: _Report, args: argparse.Namespace
+) -> int:
+    """The summary of a batch a signal stopped, and how to finish it."""
+    signum = stopper.signal or signal.SIGINT
+    if summary is not None:
+        _print_summary(summary, report, args)
+    else:
+        print("Stopped before any item finished.")
+    if stopper.cancelled and stopper.in_flight:
+        print(f"{stopper.in_flight} items were cancelled in flight; a rerun checks them first.")
+    if args.journal is None:
+        hint = "without --journal, a rerun checks Pacta first for what was sent"
+    else:
+        hint = f"rerun with --journal {args.journal} to finish"
+    return fail(f"{signum.name}: interrupted; {hint}", _STATUS[signum])
 
 
 def _show_notices() -> None:
@@ -267,7 +325,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             yield item
 
     async def job(
-        client: PactaClient, report: _Report, progress: Callable[[BatchSummary], None]
+        client: PactaClient, report: _Report, stopper: Stopper, progress: ProgressCallback
     ) -> BatchSummary:
         placeholder = args.placeholder or await _only_placeholder(client, args.template_id)
 
@@ -282,7 +340,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 
         return await client.batch.generate_many(
             args.template_id,
-            rows(placeholder),
+            stopper.gate(rows(placeholder)),
             send_email=not args.no_email,
             concurrency=args.concurrency,
             journal=args.journal,
@@ -316,13 +374,14 @@ def _run_send(args: argparse.Namespace) -> int:
         return fail(str(exc), 2)
 
     async def job(
-        client: PactaClient, report: _Report, progress: Callable[[BatchSummary], None]
+        client: PactaClient, report: _Report, stopper: Stopper, progress: ProgressCallback
     ) -> BatchSummary:
         def on_result(result: ItemResult[int]) -> None:
-            report.add([], f"document {result.item}", result)
+            given = ids[result.index]
+            report.add([given.source, given.row, given.id], f"document {given.id}", result)
 
         return await client.batch.send_many(
-            ids,
+            stopper.gate(given.id for given in ids),
             send_email=not args.no_email,
             concurrency=args.concurrency,
             journal=args.journal,
@@ -331,4 +390,5 @@ def _run_send(args: argparse.Namespace) -> int:
             **_batch_options(args, args.ids_file),
         )
 
-    return _run_batch(args, len(ids), ["status", "document_id", "error"], job)
+    columns = ["source", "row", "id", "status", "document_id", "error"]
+    return _run_batch(args, len(ids), columns, job)

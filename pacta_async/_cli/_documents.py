@@ -1,4 +1,4 @@
-"""`pacta-async documents list`."""
+"""`pacta-async documents list` (and `export`, in `_export`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import anyio
 from .._client import PactaClient
 from .._errors import ConfigurationError, PactaError
 from ..types import Document, DocumentStatus
+from ._export import add_export
 from ._output import Subparsers, add_timeout_option, fail, print_table
 
 __all__ = ["add_commands"]
@@ -30,6 +31,7 @@ def add_commands(commands: Subparsers) -> None:
     list_.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_timeout_option(list_)
     list_.set_defaults(run=_run_list)
+    add_export(documents_commands)
 
 
 def _run_list(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status instead of exiting."""
     parser = argparse.ArgumentParser(prog=PROG, description="Tools for the Pacta API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(sigterm_status=130)  # batch commands set their own
     commands = parser.add_subparsers(metavar="COMMAND", required=True)
     for add_commands in _COMMANDS:
         add_commands(commands)
@@ -38,27 +39,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # usage errors and --help
         return int(exit_.code or 0)
     run: Callable[[argparse.Namespace], int] = args.run
+    terminated = threading.Event()
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(terminated):
             return run(args)
     except KeyboardInterrupt:  # a command with nothing of its own to say about it
+        if terminated.is_set():
+            return fail("terminated", args.sigterm_status)
         return fail("interrupted", 130)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # Through SIGINT, so the event loop cancels the running command as on Ctrl-C
-    # (asyncio's runner handles SIGINT; an exception raised here could land anywhere).
-    signal.raise_signal(signal.SIGINT)
-
-
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _sigterm_as_interrupt(terminated: threading.Event) -> Iterator[None]:
     """SIGTERM (a service manager, `kill`, a container stopping) ends a command the way
-    Ctrl-C does: cleanly, with its message and status 130, instead of a silent death."""
+    Ctrl-C does: cleanly, with its message, instead of a silent death. Its status is
+    130 as for Ctrl-C, but batch commands answer SIGTERM with 143 (`sigterm_status`)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread (tests call main())
         return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        terminated.set()
+        # Through SIGINT, so the event loop cancels the running command as on Ctrl-C
+        # (asyncio's runner handles SIGINT; an exception raised here could land anywhere).
+        signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:

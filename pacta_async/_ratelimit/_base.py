@@ -9,6 +9,7 @@ back to it, so one limiter per token paces every task that uses that token.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_REQUESTS_PER_MINUTE",
     "DEFAULT_SENDS_PER_MINUTE",
     "JITTER_ALLOWANCE",
+    "ArrivalSpread",
     "PacingTimeout",
     "Rate",
     "RateLimiter",
@@ -45,9 +47,35 @@ DEFAULT_SENDS_PER_MINUTE = 30
 # Pacta meters requests when they arrive, we when they leave. A request that arrives
 # sooner after its predecessor than it left (the first of a burst opened a connection,
 # the next reused it) would look early by that difference and get a 429, so we give up
-# this much of the burst tolerance. The long-run rate is unchanged; with a burst of 1
-# there is no tolerance to give, and a rare 429 is absorbed by the pause and retry.
+# that much of the burst tolerance. The difference is at most the earlier request's
+# delay on the way, which is less than its round trip: `ArrivalSpread` measures it.
+# Until a round trip has been measured, this much is given up. The long-run rate is
+# unchanged; with a burst of 1 there is no tolerance to give, and a rare 429 is absorbed
+# by the pause and retry.
 JITTER_ALLOWANCE = 0.25
+# How many recent round trips the allowance covers: enough to span a burst and its
+# reconnections, few enough to follow a network that gets faster.
+_SPREAD_WINDOW = 64
+
+
+class ArrivalSpread:
+    """How much earlier than it left a request may arrive, relative to the ones before
+    it: twice the longest of the recent round trips. A request's delay on the way is
+    less than its round trip, but the request before it may still be on its way, and
+    slower than any answered so far: the factor covers a round trip that doubles."""
+
+    def __init__(self, unmeasured: float = JITTER_ALLOWANCE) -> None:
+        self._recent: collections.deque[float] = collections.deque(maxlen=_SPREAD_WINDOW)
+        self.allowance = unmeasured
+
+    def record(self, round_trip: float) -> bool:
+        """Add one measurement; True when the allowance shrank, so waiters may go sooner."""
+        if not (round_trip >= 0 and math.isfinite(round_trip)):
+            return False
+        before = self.allowance
+        self._recent.append(round_trip)
+        self.allowance = 2 * max(self._recent)
+        return self.allowance < before
 
 
 class PacingTimeout(PactaError):
@@ -86,10 +114,12 @@ class RateLimiter(Protocol):
         scope: str | None = None,
         limit: int | None = None,
         error: RateLimitError | None = None,
+        round_trip: float | None = None,
     ) -> None:
         """Learn from a response: a 429 pauses every user of the limiter until
         `Retry-After`, and `X-RateLimit-*` lowers our view to the server's when it is
-        lower.
+        lower. `round_trip` is the seconds from the request leaving to its answer: it
+        bounds how far the server's arrival times can differ from our departures.
 
         `scope` and `limit` are the ``details.scope`` and ``details.limit`` of a 429's
         body when the caller has them: only the body says whether the send limit was

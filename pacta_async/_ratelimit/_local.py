@@ -23,6 +23,7 @@ from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
     JITTER_ALLOWANCE,
+    ArrivalSpread,
     PacingTimeout,
     Rate,
     WaitLine,
@@ -42,14 +43,15 @@ class _Bucket:
     """One bucket as GCRA state: `tat`, the time at which the bucket is full again.
 
     With interval T = 60 / per_minute and burst b, a request may go once
-    ``now >= tat - max(0, (b - 1) * T - JITTER_ALLOWANCE)`` and then moves `tat` to
-    ``max(tat, now) + T``.
+    ``now >= tat - max(0, (b - 1) * T - allowance)`` and then moves `tat` to
+    ``max(tat, now) + T``, where `allowance` is the measured `ArrivalSpread`.
     Every other adjustment is `cap`: a lower bound on `tat`, so observations can only
     ever slow the bucket down, whatever order they arrive in.
     """
 
     rate: Rate
     tat: float
+    spread: ArrivalSpread
     # The limit the server reports, which wins while it is lower than the configured one.
     reported: float | None = None
     # Until when (monotonic) requests fail with this 429: its Retry-After is too long.
@@ -73,7 +75,7 @@ class _Bucket:
 
     def allowed_at(self) -> float:
         tolerance = (self.burst - 1) * self.interval
-        return self.tat - max(0.0, tolerance - JITTER_ALLOWANCE)
+        return self.tat - max(0.0, tolerance - self.spread.allowance)
 
     def take(self, now: float) -> None:
         self.tat = max(self.tat, now) + self.interval
@@ -119,8 +121,12 @@ class TokenBucketLimiter:
     ) -> None:
         self._clock: Clock = SystemClock() if clock is None else clock
         now = self._clock.monotonic()
-        self._general = _Bucket(check_rate(requests_per_minute, burst, "requests_per_minute"), now)
-        self._send = _Bucket(check_rate(sends_per_minute, send_burst, "sends_per_minute"), now)
+        self._spread = ArrivalSpread(JITTER_ALLOWANCE)
+        general = check_rate(requests_per_minute, burst, "requests_per_minute")
+        self._general = _Bucket(general, now, self._spread)
+        self._send = _Bucket(
+            check_rate(sends_per_minute, send_burst, "sends_per_minute"), now, self._spread
+        )
         self._max_pause = check_max_pause(max_pause)
         self._general_line = WaitLine(self._clock)
         self._send_line = WaitLine(self._clock)
@@ -185,8 +191,13 @@ class TokenBucketLimiter:
         scope: str | None = None,
         limit: int | None = None,
         error: RateLimitError | None = None,
+        round_trip: float | None = None,
     ) -> None:
         now = self._clock.monotonic()
+        if round_trip is not None and self._spread.record(round_trip):
+            # Less of the burst is held back now: the front waiters may be due already.
+            self._general_line.wake()
+            self._send_line.wake()
         if status_code == 429:
             buckets = _scoped(self._general, self._send, scope)
             if limit is not None and limit >= 1 and scope is not None:
@@ -207,7 +218,11 @@ class TokenBucketLimiter:
         if server is not None:
             if server.limit >= 1:
                 self._general.reported = server.limit
-            self._general.cap(now, max(0, server.remaining))
+            # Pacta counted what is left when this request arrived, no earlier than it
+            # left: capping at `now` would also throw away what refilled during the round
+            # trip, up to a token per answer when the general limit sets the pace.
+            left = now - round_trip if round_trip is not None and round_trip >= 0 else now
+            self._general.cap(left, max(0, server.remaining))
 
     def _check_refused(self, send: bool) -> None:
         now = self._clock.monotonic()

@@ -266,11 +266,14 @@ class RedisRateLimiter:
         scope: str | None = None,
         limit: int | None = None,
         error: RateLimitError | None = None,
+        round_trip: float | None = None,
     ) -> None:
+        # `round_trip` is for the fallback alone: the allowance in Redis has to cover
+        # every worker's round trips, which no one worker sees, so it stays fixed.
         if self._fallback is not None:
             # Kept informed all along, so it starts from Pacta's view if Redis goes away.
             await self._fallback.observe(
-                status_code, headers, scope=scope, limit=limit, error=error
+                status_code, headers, scope=scope, limit=limit, error=error, round_trip=round_trip
             )
             if self._redis_is_down():
                 return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
@@ -11,6 +11,7 @@ from pacta_api.api.documents import (
     create_field,
     create_recipient,
     delete_document,
+    download_document,
     duplicate_document,
     get_document,
     list_documents,
@@ -22,6 +23,7 @@ from pacta_api.models import (
     CreateFieldRequest,
     CreateRecipientRequest,
     Document,
+    DocumentDownload,
     DocumentList,
     DocumentStatus,
     EmbedToken,
@@ -38,6 +40,8 @@ from pacta_api.types import UNSET
 
 from .._batch._single import find_by_external_id
 from .._clock import Clock
+from .._download import Destination, DownloadedFile, FileStorage
+from .._errors import InvalidInputError
 from .._multipart import FileInput, MultipartUpload, open_pdf
 from .._options import request_options
 from .._pagination import AsyncPager
@@ -51,6 +55,14 @@ from .._validation import (
     check_paging,
     check_recipients,
     check_text,
+)
+from .._watch import (
+    FINAL_STATUSES,
+    StatusChange,
+    check_ids,
+    check_rate,
+    until_statuses,
+    watch,
 )
 from ._base import CreateOnce, Resource, Timeout, parse_model
 
@@ -194,10 +206,13 @@ class Fields(Resource):
 class Documents(Resource):
     """`client.documents`."""
 
-    def __init__(self, api: Client, *, clock: Clock, create_once: CreateOnce) -> None:
+    def __init__(
+        self, api: Client, storage: FileStorage, clock: Clock, *, create_once: CreateOnce
+    ) -> None:
         super().__init__(api)
         self.recipients = Recipients(api)
         self.fields = Fields(api)
+        self._storage = storage
         self._clock = clock
         self._create_once = create_once
 
@@ -342,3 +357,73 @@ class Documents(Resource):
             check_id(document_id, "document_id"), client=self._api
         )
         return await self._call(call, Document, timeout=timeout, max_retries=max_retries)
+
+    async def download(
+        self,
+        document_id: int,
+        destination: Destination,
+        *,
+        original: bool = False,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+    ) -> DownloadedFile:
+        """Stream the signed PDF (or with `original=True` the upload) to a path or a
+        binary file object; see `pacta_async._download` for how the token is kept from
+        storage. A path is written atomically; a document not COMPLETED yet raises
+        `InvalidDocumentStatusError` for the signed PDF."""
+        checked = check_id(document_id, "document_id")
+        if not isinstance(original, bool):
+            raise InvalidInputError(
+                f"original must be True or False, got {original!r}", field="original"
+            )
+        sink = self._storage.check_destination(destination)
+
+        async def link() -> str:
+            call = download_document.asyncio_detailed(checked, client=self._api, original=original)
+            answer = await self._call(
+                call, DocumentDownload, timeout=timeout, max_retries=max_retries
+            )
+            return answer.download_url
+
+        return await self._storage.download(link, sink, max_retries=max_retries)
+
+    def watch(
+        self,
+        document_ids: Iterable[int],
+        *,
+        interval: float = 10.0,
+        requests_per_minute: float = 30.0,
+    ) -> AsyncIterator[StatusChange]:
+        """Each change (status, or who has signed) of these documents, until all are
+        COMPLETED, REJECTED or CANCELLED. Polls by listing pages, at most
+        `requests_per_minute` (of the token's 100), a round at most every `interval` s."""
+        ids = check_ids(document_ids)
+        check_rate(requests_per_minute, interval)
+        return watch(
+            self, ids, self._clock, interval=interval, requests_per_minute=requests_per_minute
+        )
+
+    async def wait_for(
+        self,
+        document_ids: Iterable[int],
+        *,
+        until: Iterable[DocumentStatus | str] = FINAL_STATUSES,
+        interval: float = 10.0,
+        requests_per_minute: float = 30.0,
+    ) -> dict[int, Document]:
+        """Wait until every document has one of the `until` statuses (by default a final
+        one), or until none can change any more; returns them by id. Bound the wait
+        with `anyio.fail_after`."""
+        ids = check_ids(document_ids)
+        check_rate(requests_per_minute, interval)
+        wanted = until_statuses(until)
+        latest: dict[int, Document] = {}
+        changes = watch(
+            self, ids, self._clock, interval=interval, requests_per_minute=requests_per_minute
+        )
+        async for change in changes:
+            latest[change.document.id] = change.document
+            if len(latest) == len(ids) and all(str(d.status) in wanted for d in latest.values()):
+                await changes.aclose()  # type: ignore[attr-defined]
+                return latest
+        return latest

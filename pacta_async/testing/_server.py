@@ -23,6 +23,7 @@ from ._faults import FaultInjector, Faults
 from ._limits import Limits, RateLimiter
 from ._middleware import ConnectionDropped, FaultLayer, LateRequests
 from ._state import Plan, State
+from ._storage import STORAGE_URL, Storage, StorageRequest
 
 __all__ = ["ReferenceServer"]
 
@@ -30,12 +31,17 @@ _STARTUP_TIMEOUT = 10.0
 
 
 class _InProcessTransport(httpx.AsyncBaseTransport):
-    """`httpx.ASGITransport` that fails a dropped connection the way a socket would."""
+    """`httpx.ASGITransport` that fails a dropped connection the way a socket would, and
+    sends requests for the storage origin's host to storage."""
 
-    def __init__(self, app: FaultLayer | WithControl) -> None:
+    def __init__(self, app: FaultLayer | WithControl, storage: Storage) -> None:
         self._inner = httpx.ASGITransport(app=app)
+        self._storage = httpx.ASGITransport(app=storage)
+        self._storage_host = httpx.URL(STORAGE_URL).host
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self._storage_host:
+            return await self._storage.handle_async_request(request)
         try:
             return await self._inner.handle_async_request(request)
         except ConnectionDropped:
@@ -128,6 +134,13 @@ class ReferenceServer:
         """The ASGI application, faults and all, for any ASGI server."""
         return self._app
 
+    @property
+    def storage_app(self) -> Storage:
+        """The file storage origin's ASGI application. Whoever serves `app` with their
+        own ASGI server serves this on another port and sets its `base_url` to that
+        origin, or download links point at a host that does not exist."""
+        return self._state.storage
+
     # -- control API ------------------------------------------------------------
 
     def create_team(self, name: str = "Team", *, plan: Plan = "business") -> int:
@@ -167,6 +180,25 @@ class ReferenceServer:
         """The document as the API would return it, without a token or a rate limit."""
         return self._state.document(document_id)
 
+    def storage_requests(self) -> list[StorageRequest]:
+        """Every request that reached the storage origin, oldest first, each saying
+        whether it carried an `Authorization` header (it never should)."""
+        return self._state.storage.requests()
+
+    def set_storage_faults(
+        self, *, expired_links: int = 0, truncations: int = 0, redirects: int = 0, stalls: int = 0
+    ) -> None:
+        """The next `expired_links` download links are already expired when used, the
+        next `truncations` files end halfway (short of their Content-Length), the next
+        `redirects` files answer 302 to another storage location, the next `stalls`
+        send half the file and then stall (for a client killed mid-download)."""
+        self._state.storage.set_faults(
+            expired_links=expired_links,
+            truncations=truncations,
+            redirects=redirects,
+            stalls=stalls,
+        )
+
     def deliveries(self) -> list[Delivery]:
         """Every webhook delivery so far, oldest first."""
         return self._deliveries.snapshot()
@@ -195,7 +227,7 @@ class ReferenceServer:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """For ``httpx.AsyncClient(transport=..., base_url="http://pacta.test/api/v1")``."""
-        return _InProcessTransport(self._app)
+        return _InProcessTransport(self._app, self._state.storage)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -209,13 +241,14 @@ class ReferenceServer:
     ) -> None:
         """Serve HTTP and deliver webhooks until cancelled; `ready` gets the base URL."""
         sock = _listen(host, port)
-        with sock:
-            await self._serve(sock, uvicorn.Server(self._uvicorn_config()), ready)
+        storage_sock = _listen(host, 0)
+        with sock, storage_sock:
+            await self._serve(sock, uvicorn.Server(self._uvicorn_config()), storage_sock, ready)
 
-    def _uvicorn_config(self) -> uvicorn.Config:
+    def _uvicorn_config(self, app: Any = None) -> uvicorn.Config:
         logging.getLogger("uvicorn.error").addFilter(_HIDE_DROPS)  # once: filters are a set
         return uvicorn.Config(
-            self._app,
+            app or self._app,
             http="h11",
             lifespan="off",
             interface="asgi3",
@@ -228,12 +261,25 @@ class ReferenceServer:
         self,
         sock: socket.socket,
         server: uvicorn.Server,
+        storage_sock: socket.socket,
         ready: Callable[[str], None] | None,
     ) -> None:
-        async with self._deliveries.running(), self._late.running():
+        """The API and, on its own port (another origin), the file storage."""
+        storage = self._state.storage
+        storage.base_url = _base_url(storage_sock).removesuffix(PREFIX)
+        storage_server = uvicorn.Server(self._uvicorn_config(storage))
+        async with (
+            self._deliveries.running(),
+            self._late.running(),
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(lambda: storage_server.serve(sockets=[storage_sock]))
             if ready is not None:
                 ready(_base_url(sock))
-            await server.serve(sockets=[sock])
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                storage_server.should_exit = True
 
     @contextlib.contextmanager
     def serve_in_thread(self, port: int = 0) -> Iterator[str]:
@@ -243,17 +289,18 @@ class ReferenceServer:
         block exits.
         """
         sock = _listen("127.0.0.1", port)
+        storage_sock = _listen("127.0.0.1", 0)
         server = uvicorn.Server(self._uvicorn_config())
         failure: list[BaseException] = []
 
         def run() -> None:
             try:
-                anyio.run(self._serve, sock, server, None, backend="asyncio")
+                anyio.run(self._serve, sock, server, storage_sock, None, backend="asyncio")
             except BaseException as exc:
                 failure.append(exc)
 
         thread = threading.Thread(target=run, name="pacta-reference-server", daemon=True)
-        with sock:
+        with sock, storage_sock:
             thread.start()
             deadline = time.monotonic() + _STARTUP_TIMEOUT
             while not server.started and thread.is_alive() and time.monotonic() < deadline:

@@ -23,6 +23,7 @@ from .._clock import Clock
 from ._deliveries import Deliveries
 from ._errors import ApiError, forbidden, invalid_status, not_found, validation_error
 from ._pdf import count_pages, is_pdf
+from ._storage import Storage
 from ._time import timestamp
 from ._validation import (
     FieldInput,
@@ -42,9 +43,6 @@ _PUBLIC_URL: Final = "https://sign.pacta.ink"
 _EMBED_PLANS: Final = frozenset({"business", "enterprise"})
 _SIGNING_ROLES: Final = frozenset({"SIGNER", "APPROVER"})
 _EMBED_TOKEN_LIFETIME: Final = 3600.0
-
-
-_DOWNLOAD_LINK_SECONDS: Final = 3600
 
 
 def _optional_timestamp(epoch: float | None) -> str | None:
@@ -228,6 +226,7 @@ class State:
 
     def __init__(self, clock: Clock, deliveries: Deliveries) -> None:
         self._clock = clock
+        self.storage = Storage(clock, self.stored_file)
         self._deliveries = deliveries
         self._lock = threading.Lock()
         self._team_ids = itertools.count(1)
@@ -374,21 +373,31 @@ class State:
             return self._document(team_id, document_id).to_json()
 
     def download_link(self, team_id: int, document_id: int, original: bool) -> dict[str, Any]:
-        """`GET /documents/{id}/download`: a link that expires in an hour. Only the link:
-        the reference server does not serve files at another origin (yet)."""
+        """`GET /documents/{id}/download`: a presigned link on the storage origin."""
         with self._lock:
             document = self._document(team_id, document_id)
             if not original and document.status != "COMPLETED":
                 raise invalid_status(
                     document.status, "The signed PDF exists only for a COMPLETED document"
                 )
-            kind = "original" if original else "signed"
-            expires_at = self._clock.wall() + _DOWNLOAD_LINK_SECONDS
-            return {
-                "downloadUrl": f"https://files.pacta.test/documents/{document.id}/{kind}.pdf"
-                f"?expires={int(expires_at)}&signature={secrets.token_hex(8)}",
-                "expiresAt": timestamp(expires_at),
-            }
+        url, expires_at = self.storage.link(document_id, "original" if original else "signed")
+        return {"downloadUrl": url, "expiresAt": timestamp(expires_at)}
+
+    def stored_file(self, document_id: int, kind: str) -> bytes | None:
+        """What storage holds for a live document: the upload, or once completed the
+        signed PDF (the upload plus an incremental-update trailer, as a signature adds)."""
+        with self._lock:
+            document = self._documents.get(document_id)
+            if document is None or document.deleted:
+                return None
+            if kind == "original":
+                return document.pdf
+            if kind != "signed" or document.completed_at is None:
+                return None
+            signed_at = timestamp(document.completed_at)
+            return (
+                document.pdf + f"\n%Pacta-Signed document={document.id} at={signed_at}\n".encode()
+            )
 
     def delete_document(self, team_id: int, document_id: int) -> None:
         with self._lock:

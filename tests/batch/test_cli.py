@@ -176,8 +176,15 @@ def test_drafts_are_sent_by_id_and_a_failure_sets_the_exit_status(
     assert status == 1
     assert "5 sent, 1 failed" in out
     assert f"document {unsigned}: 400 VALIDATION_ERROR" in out
-    written = {int(r["document_id"] or unsigned): r for r in read_results(results)}
+    written = {int(r["id"]): r for r in read_results(results)}
+    # Each result says where its id was given: an argument's position, a file's line.
+    assert [(written[i]["source"], written[i]["row"]) for i in ids] == [
+        ("argument", "1"), ("argument", "2"), (str(ids_file), "2"), (str(ids_file), "4"),
+        ("argument", "3"),
+    ]  # fmt: skip
+    assert (written[unsigned]["source"], written[unsigned]["row"]) == (str(ids_file), "5")
     assert written[unsigned]["status"] == "failed"
+    assert written[unsigned]["document_id"] == ""
     assert "SIGNATURE" in written[unsigned]["error"]
     assert all(written[i]["status"] == "sent" for i in ids)
     assert [pacta.server.send_count(i) for i in ids] == [1] * 5
@@ -221,3 +228,60 @@ def test_missing_configuration_is_a_usage_error(
     assert main(["batch", "send", "1"]) == 2
     assert "PACTA_API_TOKEN" in capsys.readouterr().err
     assert main(["documents", "list"]) == 2
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
+def test_semicolon_and_tab_separated_files_are_read_by_their_header(
+    pacta: Pacta, tmp_path: Path, capsys: pytest.CaptureFixture[str], delimiter: str
+) -> None:
+    template_id, _ = pacta.template()
+    people = tmp_path / "people.csv"
+    with people.open("w", newline="") as file:
+        writer = csv.writer(file, delimiter=delimiter)
+        writer.writerow(["Name", "email", "externalId"])
+        writer.writerows([["Doe, Jane", "jane@x.io", "crm,1"], ["Roe, Rick", "rick@x.io", ""]])
+    results = tmp_path / "results.csv"
+    command = ["batch", "generate", str(template_id), str(people), "--results", str(results)]
+    assert main([*command, *LIMITS]) == 0, capsys.readouterr().err
+    documents = {d["recipients"][0]["email"]: d for d in pacta.documents()}
+    assert documents["jane@x.io"]["recipients"][0]["name"] == "Doe, Jane"  # a comma in a cell
+    assert documents["jane@x.io"]["externalId"] == "crm,1"
+    assert documents["rick@x.io"]["recipients"][0]["name"] == "Roe, Rick"
+    assert [r["line"] for r in sorted(read_results(results), key=lambda r: r["line"])] == [
+        "2",
+        "3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("name;email,externalId", "holds both comma (',') and semicolon (';')"),
+        ("name|email", "the columns seem to be separated by '|': use comma, semicolon or tab"),
+    ],
+)
+def test_an_unclear_separator_is_refused_with_a_hint(
+    pacta: Pacta, tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str, message: str
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(f"{header}\nAnn|ann@x.io\n")
+    assert main(["batch", "generate", "1", str(people)]) == 2
+    assert message in capsys.readouterr().err
+    assert pacta.documents() == []
+
+
+def test_a_row_is_numbered_by_the_line_it_starts_on(
+    pacta: Pacta, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template_id, _ = pacta.template()
+    # A quoted cell spans lines 2-3, then a blank line; the next row starts on line 5.
+    people = tmp_path / "people.csv"
+    people.write_text('name,email\n"Ann\nSmith",ann@x.io\n\nBob,bob@\n')
+    assert main(["batch", "generate", str(template_id), str(people)]) == 2
+    assert "line 5: not an email address: 'bob@'" in capsys.readouterr().err
+    people.write_text('name,email\n"Ann\nSmith",ann@x.io\n\nBob,bob@x.io\n')
+    results = tmp_path / "results.csv"
+    command = ["batch", "generate", str(template_id), str(people), "--results", str(results)]
+    assert main([*command, *LIMITS]) == 0
+    lines = {r["email"]: r["line"] for r in read_results(results)}
+    assert lines == {"ann@x.io": "2", "bob@x.io": "5"}

@@ -1,6 +1,7 @@
 """Every endpoint and every error class, against the reference server.
 
-Each test runs four ways: in-process and over loopback HTTP, on asyncio and trio.
+Each test runs five ways: in-process and over loopback HTTP, on asyncio and trio, and
+over loopback through the aiohttp transport (asyncio only: aiohttp does not run on trio).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from pacta_async import (
+    AioHttpTransport,
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -30,7 +32,14 @@ from pacta_async import (
     RetryBudget,
     ServerError,
 )
-from pacta_async.testing import FakeClock, Faults, Limits, ReferenceServer, make_pdf
+from pacta_async.testing import (
+    SEND_ROUTES,
+    FakeClock,
+    Faults,
+    Limits,
+    ReferenceServer,
+    make_pdf,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -62,11 +71,14 @@ def connect(
         return PactaClient(
             token, base_url="http://localhost/api/v1", transport=server.transport(), **options
         )  # type: ignore[arg-type]
+    if mode == "aiohttp":
+        options["transport"] = AioHttpTransport()
     return PactaClient(token, base_url=loopback_url, **options)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["in-process", "loopback"])
+@pytest.fixture(params=["in-process", "loopback", "aiohttp"])
 def mode(request: pytest.FixtureRequest) -> str:
+    # conftest.py leaves out aiohttp on trio.
     return str(request.param)
 
 
@@ -274,7 +286,7 @@ async def test_invalid_file_from_the_server(pacta: PactaClient) -> None:
 async def test_rate_limit_error(server: ReferenceServer, mode: str, loopback_url: str) -> None:
     limited = ReferenceServer(limits=Limits(general=2, send=1))
     token = limited.create_token(limited.create_team())
-    if mode == "loopback":
+    if mode != "in-process":
         with limited.serve_in_thread() as url:
             async with connect(limited, mode, url, token, max_retries=0) as client:
                 await _hit_the_limit(client)
@@ -312,18 +324,42 @@ async def test_server_and_connection_errors(
             flaky.clear_faults()
             assert (await client.documents.list()).total_pages == 0
 
-    if mode == "loopback":
+    if mode != "in-process":
         with flaky.serve_in_thread() as url:
             await check(url)
     else:
         await check("")
 
 
-async def test_timeout_error(server: ReferenceServer, loopback_url: str) -> None:
+async def test_a_send_dropped_after_processing_is_not_repeated(mode: str) -> None:
+    """The connection drops once Pacta has processed the send: the client cannot know
+    whether it arrived, so it must not send again. (httpx-aiohttp alone reports this
+    drop as a connect timeout, "never sent", which the retry layer would repeat.)"""
+    flaky = ReferenceServer(limits=UNLIMITED)
+    token = flaky.create_token(flaky.create_team())
+
+    async def check(url: str) -> None:
+        async with connect(flaky, mode, url, token, max_retries=3) as client:
+            document = await draft(client)
+            flaky.set_faults(Faults(drop_after_rate=1.0, routes=SEND_ROUTES))
+            with pytest.raises(APIConnectionError) as caught:
+                await client.documents.send(document.id)
+            assert not isinstance(caught.value, APITimeoutError)
+        assert flaky.send_count(document.id) == 1
+
+    if mode != "in-process":
+        with flaky.serve_in_thread() as url:
+            await check(url)
+    else:
+        await check("")
+
+
+async def test_timeout_error(mode: str) -> None:
+    # Network modes only (conftest.py leaves out in-process): timeouts are the transport's.
     slow = ReferenceServer(limits=UNLIMITED, faults=[Faults(latency=0.5)])
     token = slow.create_token(slow.create_team())
     with slow.serve_in_thread() as url:
-        async with connect(slow, "loopback", url, token, max_retries=0) as client:
+        async with connect(slow, mode, url, token, max_retries=0) as client:
             with pytest.raises(APITimeoutError):
                 await client.documents.list(timeout=0.1)
 

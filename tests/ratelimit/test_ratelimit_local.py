@@ -397,6 +397,25 @@ async def test_remaining_lower_than_ours_resynchronises() -> None:
     assert granted == pytest.approx([0.0, 0.0, 0.0, 0.6, 1.2])
 
 
+async def test_remaining_counts_from_when_the_request_left() -> None:
+    """Pacta counted what is left when the request arrived: what refilled during the
+    round trip is still ours, so a steady stream at the limit keeps its pace."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=1, clock=clock)  # 0.1 s apart
+    await limiter.acquire(send=False)  # leaves at t=0; the server answers "0 left"
+    clock.advance(0.08)
+    await limiter.observe(200, rate_headers(limit=600, remaining=0), round_trip=0.08)
+    granted: list[float] = []
+
+    async def main() -> None:
+        await limiter.acquire(send=False)
+        granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    # Due at t=0.1 as if no answer had come, not one interval after the answer (0.18).
+    assert granted == pytest.approx([0.1])
+
+
 async def test_remaining_higher_than_ours_changes_nothing() -> None:
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=60, burst=2, clock=clock)
@@ -584,3 +603,50 @@ async def test_waiters_already_queued_are_refused_by_a_429_past_max_pause() -> N
         tg.cancel_scope.cancel()
     assert outcomes == [error, error, error]
     assert refused_at == [0.0, 0.0, 0.0]  # at once: nobody waits out even its slot
+
+
+async def test_the_allowance_is_twice_the_longest_measured_round_trip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Until a round trip is measured the limiter gives up 0.25 s of the burst; once
+    answers come back it gives up twice the longest recent round trip, and a waiter held
+    back by the larger allowance goes at once."""
+    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
+    for _ in range(7):  # tolerance 0.9 s - 0.25 s: 1 + 6 at once
+        await limiter.acquire(send=False)
+    granted: list[float] = []
+
+    async def request() -> None:
+        await limiter.acquire(send=False)
+        granted.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(request)
+        await anyio.wait_all_tasks_blocked()
+        assert granted == []  # the 8th is due at 0.05 s
+        await limiter.observe(200, httpx.Headers(), round_trip=0.02)
+        await limiter.observe(200, httpx.Headers(), round_trip=0.015)
+        await anyio.wait_all_tasks_blocked()
+        # Tolerance 0.9 s - 2 x 0.02 s: 1 + 8 at once, the 10th at 0.04 s.
+        assert granted == [0.0, 0.0]
+        tg.start_soon(clock.autojump)
+        while len(granted) < 3:
+            await clock.sleep(0.001)
+        tg.cancel_scope.cancel()
+    assert granted == pytest.approx([0.0, 0.0, 0.04])
+
+
+async def test_an_unusable_round_trip_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
+    for bad in (float("nan"), float("inf"), -1.0):
+        await limiter.observe(200, httpx.Headers(), round_trip=bad)
+    immediate = 0
+    while limiter._delay(send=False) <= 0:
+        await limiter.acquire(send=False)
+        immediate += 1
+    assert immediate == 7  # still the unmeasured 0.25 s

@@ -79,9 +79,9 @@ async def test_the_new_endpoint_through_the_public_api() -> None:
     sends = []
 
     class Recording(TokenBucketLimiter):
-        async def acquire(self, *, send):
+        async def acquire(self, *, send, place=None, timeout=None):
             sends.append(send)
-            await super().acquire(send=send)
+            return await super().acquire(send=send, place=place, timeout=timeout)
 
     clock = FakeClock()
     client = PactaClient("api_test_0123456789", base_url="https://sign.pacta.ink/api/v1",
