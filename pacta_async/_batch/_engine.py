@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from .._clock import Clock
@@ -37,7 +38,7 @@ from ._outcome import Outcome, as_pacta_error, backoff, classify
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["CHECK_BUDGET", "Engine", "Reachability"]
+__all__ = ["CHECK_BUDGET", "Engine", "Reachability", "in_engine"]
 
 R = TypeVar("R")
 
@@ -46,6 +47,9 @@ _MAX_ATTEMPTS = 6
 # How long one item may spend checking whether its send happened before it is
 # reported as an unknown outcome.
 CHECK_BUDGET = 300.0
+# Set while an engine makes a request: a create with an externalId made inside one is
+# already exactly once, and must not check and settle on its own besides.
+in_engine: ContextVar[bool] = ContextVar("pacta_in_engine", default=False)
 
 
 class Reachability:
@@ -115,7 +119,11 @@ class Engine:
         floor = self.floor if maybe_created else self._newest
 
         async def attempt() -> Document:
-            document = await create()
+            inside = in_engine.set(True)
+            try:
+                document = await create()
+            finally:
+                in_engine.reset(inside)
             self._newest = max(self._newest, document.id)
             return document
 

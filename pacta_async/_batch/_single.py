@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .._clock import Clock
 from ..types import Document
 from ._batch import DEFAULT_UNREACHABLE_TIMEOUT
-from ._engine import CHECK_BUDGET, Engine, Reachability
+from ._engine import CHECK_BUDGET, Engine, Reachability, in_engine
 from ._finder import ExternalIdFinder
 from ._journal import NoJournal
 
@@ -48,6 +48,8 @@ async def create_once(
     oldest document; the document it looks for is the newest, on the first page,
     when it exists.
     """
+    if in_engine.get():  # a batch's request: its engine checks and settles it
+        return await create()
     engine = Engine(
         documents,
         templates,
