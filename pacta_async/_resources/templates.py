@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pacta_api.api.templates import (
     create_template_direct_link,
     generate_document_from_template,
     list_templates,
 )
-from pacta_api.client import Client
 from pacta_api.models import (
     DirectLink,
     Document,
@@ -32,6 +32,9 @@ from .._validation import (
 )
 from ._base import CreateOnce, Resource, Timeout
 from .documents import upload
+
+if TYPE_CHECKING:
+    from pacta_api.client import Client
 
 __all__ = ["Templates"]
 

@@ -5,6 +5,7 @@ answering half of everything with 5xx, Pacta unreachable past the deadline."""
 from __future__ import annotations
 
 import collections
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -122,6 +123,8 @@ def test_the_cli_reports_a_full_disk_in_one_line_and_exits_2(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     disk = _DiskFills(monkeypatch)
+    # The CLI's notice handler writes to this test's stderr, not an earlier test's.
+    monkeypatch.setattr(logging.getLogger("pacta_async.batch"), "handlers", [])
     server = fast_server()
     token = server.create_token(server.create_team())
     rows = tmp_path / "people.csv"
