@@ -19,6 +19,7 @@ from ._batch._single import create_once
 from ._clock import Clock, SystemClock
 from ._download import FileStorage
 from ._errors import ClientClosedError, ConfigurationError, InvalidInputError
+from ._http import ApiHttpClient
 from ._logging import setup_logging
 from ._options import NOT_GIVEN, NotGiven
 from ._ratelimit import RateLimiter, TokenBucketLimiter
@@ -254,11 +255,10 @@ class PactaClient(RawRequests):
         # The token lives only in the httpx client's headers, whose repr hides it; the
         # generated client gets no token (its attrs repr would print it).
         self._api = Client(base_url=self.base_url, raise_on_unexpected_status=False)
-        http = httpx.AsyncClient(
+        http = ApiHttpClient(
             base_url=self.base_url,
             headers={"Authorization": self._token, "User-Agent": USER_AGENT},
             timeout=self._timeout,
-            follow_redirects=False,
             transport=self._transport,
         )
         self._api.set_async_httpx_client(http)
