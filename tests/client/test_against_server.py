@@ -333,8 +333,8 @@ async def test_server_and_connection_errors(
 
 async def test_a_send_dropped_after_processing_is_not_repeated(mode: str) -> None:
     """The connection drops once Pacta has processed the send: the client cannot know
-    whether it arrived, so it must not send again. (httpx-aiohttp alone reports this
-    drop as a connect timeout, "never sent", which the retry layer would repeat.)"""
+    whether it arrived, so it must not send again. (httpx-aiohttp, which the aiohttp
+    transport once used, reported this drop as a connect timeout, "never sent".)"""
     flaky = ReferenceServer(limits=UNLIMITED)
     token = flaky.create_token(flaky.create_team())
 
