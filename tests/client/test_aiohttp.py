@@ -9,13 +9,15 @@ transport too (tests/client/test_against_server.py, mode "aiohttp").
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from pacta_async import AioHttpTransport, APIConnectionError, APITimeoutError, PactaClient
-from pacta_async.testing import FakeClock
+from pacta_async.testing import FakeClock, Limits, ReferenceServer, make_pdf
 
 from .support import TOKEN
 
@@ -122,3 +124,34 @@ async def test_trio_gets_a_clear_error() -> None:
                 await pacta.documents.get(1)
 
     await asyncio.to_thread(trio.run, main)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[tuple[ReferenceServer, str]]:
+    server = ReferenceServer(limits=Limits(general=1_000_000, send=1_000_000))
+    with server.serve_in_thread() as url:
+        yield server, url
+
+
+async def test_bodies_asked_for_as_a_stream_or_too_large_to_read_at_once_are_streamed(
+    reference: tuple[ReferenceServer, str], tmp_path: Path
+) -> None:
+    """Small answers are read in one call; these two take the transport's stream path."""
+    server, url = reference
+    pdf = make_pdf(11_000)
+    assert len(pdf) > 1 << 20  # above what the transport reads at once
+    async with PactaClient(
+        server.create_token(server.create_team()), base_url=url, transport=AioHttpTransport(),
+        rate_limiter=None,
+    ) as pacta:  # fmt: skip
+        document = await pacta.documents.create(
+            pdf, title="Large", recipients=[{"name": "Ann", "email": "ann@example.com"}]
+        )
+        async with pacta.with_streaming_response.get(f"/documents/{document.id}") as response:
+            chunks = [chunk async for chunk in response.iter_bytes()]
+        downloaded = await pacta.documents.download(
+            document.id, tmp_path / "original.pdf", original=True
+        )
+    assert json.loads(b"".join(chunks))["id"] == document.id
+    assert downloaded.size == len(pdf)
+    assert (tmp_path / "original.pdf").read_bytes() == pdf

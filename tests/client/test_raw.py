@@ -253,3 +253,16 @@ async def test_a_large_streamed_body_is_not_read_before_the_caller_reads_it() ->
         async for chunk in response.iter_bytes():
             total += len(chunk)
     assert total == 50 * 1024 * 1024
+
+
+async def test_the_configured_httpx_client_keeps_a_call_s_own_auth_and_merges_paths() -> None:
+    """The client's httpx client skips httpx's auth flow only when nobody asks for one."""
+    script = Script([httpx.Response(200, json=document(7)), httpx.Response(200, json=document(8))])
+    async with make_client(script) as client:
+        http = client.generated_client.get_async_httpx_client()
+        await http.get("/documents/7", params={"a": "1"})
+        await http.get("/documents/8", auth=httpx.BasicAuth("user", "secret"))
+    first, second = script.requests
+    assert str(first.url) == f"{BASE}/documents/7?a=1"
+    assert first.headers["authorization"] == TOKEN
+    assert second.headers["authorization"].startswith("Basic ")
