@@ -144,10 +144,9 @@ class AioHttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
             )
-            extensions = {
-                "http_version": _HTTP_11,
-                "reason_phrase": (response.reason or "").encode(),
-            }
+            extensions = {"http_version": _HTTP_11}
+            if response.reason:  # else httpx names the status's standard phrase
+                extensions["reason_phrase"] = response.reason.encode()
             length = response.content_length
             if (
                 length is not None
