@@ -11,6 +11,8 @@ paths to the base URL with one parse instead of two.
 
 from __future__ import annotations
 
+import datetime
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +60,7 @@ class ApiHttpClient(httpx.AsyncClient):
                 request, stream=stream, auth=auth, follow_redirects=follow_redirects
             )
         # Redirects are never followed: the transport raises on a 3xx, whatever is asked.
+        started = time.perf_counter()
         response = await self._stack.handle_async_request(request)
         response.request = request
         if not stream:
@@ -65,4 +68,6 @@ class ApiHttpClient(httpx.AsyncClient):
                 await response.aread()
             finally:
                 await response.aclose()
+        # As httpx does, for raw-response users; a stream's counts to its headers.
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         return response
