@@ -44,7 +44,7 @@ from .._errors import (
 from .._params import CreateItem, GenerateItem
 from .._validation import check_id, check_text
 from ..types import Document, DocumentStatus
-from ._engine import Engine, Reachability
+from ._engine import Engine, traced
 from ._export import (
     DEFAULT_EXPORT_CONCURRENCY,
     ExportSummary,
@@ -59,12 +59,13 @@ from ._export import ResultCallback as ExportResultCallback
 from ._finder import ExternalIdFinder
 from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
+from ._reachability import Reachability
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "Batch", "token_hash"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_UNREACHABLE_TIMEOUT", "Batch", "token_hash"]
 
 T = TypeVar("T")
 
@@ -99,7 +100,8 @@ class _Runner(Generic[T]):
         self._held = held  # what the server held before this run, when no journal vouches
         self._seen: dict[str, int] = {}  # content key -> the first item with it, this run
 
-    async def process(self, index: int, item: T) -> ItemResult[T]:
+    async def process(self, index: int, item: T) -> ItemResult[T] | None:
+        """The item's result; None when the batch stopped it (Pacta unreachable)."""
         try:
             prepared = self._kind.prepare(item, self._header.batch_id)
         except InvalidInputError as exc:
@@ -135,22 +137,47 @@ class _Runner(Generic[T]):
         maybe_sent = row is not None and row.state in {ItemState.IN_FLIGHT, ItemState.UNKNOWN}
         if row is None or row.state is not ItemState.IN_FLIGHT:
             await self._journal.in_flight(key, prepared.fingerprint, document_id)
-        try:
-            document_id, before = await self._kind.run(
-                self._engine, item, prepared, maybe_sent=maybe_sent, document_id=document_id
-            )
-        except UnknownOutcomeError as exc:
-            await self._journal.unknown(key, str(exc))
-            return ItemResult(index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc)
-        except PactaError as exc:
-            if isinstance(exc, JournalError | ServerUnreachableError) or self._kind.fatal(exc):
-                raise  # the item stays in flight: a rerun checks it before anything else
-            await self._journal.failed(key, str(exc))
-            return ItemResult(index, item, ItemStatus.FAILED, external_id=external_id, error=exc)
+        # Pending again if the batch stops it before any of its requests arrived.
+        untouched = document_id is None and (row is None or row.state is ItemState.FAILED)
+        with traced() as trace:
+            try:
+                document_id, before = await self._kind.run(
+                    self._engine, item, prepared, maybe_sent=maybe_sent, document_id=document_id
+                )
+            except UnknownOutcomeError as exc:
+                await self._journal.unknown(key, str(exc))
+                return ItemResult(
+                    index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc
+                )
+            except ServerUnreachableError:
+                await self._stopped(key, untouched and not trace.maybe_processed)
+                return None  # the batch is stopping: `Reachability` raises it
+            except PactaError as exc:
+                if isinstance(exc, JournalError):
+                    raise  # the item stays in flight: a rerun checks it before anything else
+                if self._kind.fatal(exc):
+                    await self._stopped(key, untouched and not trace.maybe_processed)
+                    raise
+                await self._journal.failed(key, str(exc))
+                return ItemResult(
+                    index, item, ItemStatus.FAILED, external_id=external_id, error=exc
+                )
+            except anyio.get_cancelled_exc_class():  # the batch stopped (a signal, a deadline)
+                with anyio.CancelScope(shield=True):
+                    await self._stopped(key, untouched and not trace.maybe_processed)
+                raise
         with anyio.CancelScope(shield=True):  # sent: worth recording even when cancelled
             await self._journal.sent(key, document_id)
         status = ItemStatus.SKIPPED if before else ItemStatus.SENT
         return ItemResult(index, item, status, document_id, external_id)
+
+    async def _stopped(self, key: str, not_sent: bool) -> None:
+        """An item the batch stopped: pending again if nothing of it reached Pacta, else
+        left in flight, for a rerun to check before anything else."""
+        if not_sent:
+            # Failing here leaves it in flight, which is safe; the stop's cause is the news.
+            with contextlib.suppress(JournalError):
+                await self._journal.pending(key)
 
     async def run(
         self,
@@ -231,7 +258,10 @@ class _Runner(Generic[T]):
         with contextlib.suppress(anyio.BrokenResourceError):
             async with items, results:
                 async for index, item in items:
-                    await results.send(await self.process(index, item))
+                    result = await self.process(index, item)
+                    if result is None:
+                        return  # stopping: the items not started stay pending
+                    await results.send(result)
 
 
 async def _feed(inputs: Inputs[T], items: ObjectSendStream[tuple[int, T]]) -> None:
@@ -470,12 +500,16 @@ class Batch:
                 settle=settle,
                 reachability=reachability,
             )
-            try:
+
+            async def run() -> BatchSummary:
                 header, held = await self._header(engine, kind, journal_path, options.batch_id)
                 engine.floor = header.floor_document_id or 0
                 return await _Runner(engine, header, kind, held).run(
                     inputs, concurrency, on_result, on_progress
                 )
+
+            try:
+                return await reachability.enforce(run)
             except BaseExceptionGroup as group:
                 first = _first_error(group)
                 if first is None:

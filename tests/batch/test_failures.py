@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from pacta_async import (
+    BatchSummary,
     GenerateItem,
     ItemResult,
     ItemStatus,
@@ -26,6 +27,7 @@ from pacta_async import (
     ServerUnreachableError,
 )
 from pacta_async._batch import _journal
+from pacta_async._batch._reachability import STOP_GRACE
 from pacta_async._cli import main
 from pacta_async.testing import FakeClock, Faults
 
@@ -34,20 +36,12 @@ from .support import (
     client_for,
     documents_by_external_id,
     fast_server,
+    journal_states,
     make_template,
     people,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    fake = FakeClock()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(fake.autojump)
-        yield fake
-        tg.cancel_scope.cancel()
 
 
 def _exactly_once(held: collections.Counter[str | None], items: int) -> None:
@@ -249,51 +243,128 @@ async def test_a_rerun_at_half_5xx_finishes_with_each_item_once(clock: FakeClock
 
 # -- Pacta unreachable past the deadline ---------------------------------------------
 
+DEADLINE = 120.0
+READ_TIMEOUT = 60.0  # the client's default
 
-async def test_past_the_unreachable_deadline_the_batch_stops_and_a_rerun_finishes(
-    clock: FakeClock, tmp_path: Path
+
+@pytest.fixture
+async def steady_clock(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeClock]:
+    """The `clock` fixture's fake clock, standing still while a journal write runs in
+    its thread. The plain autojump sees every task blocked then, and jumps to the next
+    sleeper's deadline: the stop's grace could pass during one fsync."""
+    clock = FakeClock()
+    busy = 0
+    run = _journal.SqliteJournal._run
+
+    async def counted(journal: _journal.SqliteJournal, call: Callable[[], Any]) -> Any:
+        nonlocal busy
+        busy += 1
+        try:
+            return await run(journal, call)
+        finally:
+            busy -= 1
+
+    monkeypatch.setattr(_journal.SqliteJournal, "_run", counted)
+
+    async def autojump() -> None:
+        while True:
+            for _ in range(20):
+                await anyio.lowlevel.checkpoint()
+            await anyio.wait_all_tasks_blocked()
+            deadline = clock.next_deadline
+            if busy or deadline is None:
+                await anyio.sleep(0.001)
+            else:
+                clock.advance(max(0.0, deadline - clock.monotonic()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(autojump)
+        yield clock
+        tg.cancel_scope.cancel()
+
+
+class _Outage(httpx.AsyncBaseTransport):
+    """The server, until `down`: then every connection is refused at once, or every
+    request goes unanswered until the client's read timeout (a black hole: a firewall
+    dropping packets)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, clock: FakeClock, fault: str) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._fault = fault
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.down:
+            return await self._inner.handle_async_request(request)
+        if self._fault == "refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        await self._clock.sleep(READ_TIMEOUT)
+        raise httpx.ReadTimeout("no answer", request=request)
+
+
+@pytest.mark.parametrize("fault", ["refused", "times out"])
+async def test_past_the_unreachable_deadline_the_batch_stops_at_once_and_a_rerun_finishes(
+    steady_clock: FakeClock, tmp_path: Path, fault: str
 ) -> None:
+    clock = steady_clock
     server = fast_server(clock)
     token = server.create_token(server.create_team())
-    down = False
     results: list[ItemResult[GenerateItem]] = []
-
-    def unreachable(request: httpx.Request) -> None:
-        if down:
-            raise httpx.ConnectError("connection refused", request=request)
+    waiting: list[float] = []  # the progress line's "unreachable since", as it ticks
 
     def goes_down_after_ten(result: ItemResult[GenerateItem]) -> None:
-        nonlocal down
         results.append(result)
-        down = down or len(results) == 10
+        outage.down = outage.down or len(results) == 10
 
-    transport = Interceptor(server.transport(), before=unreachable)
+    def on_progress(summary: BatchSummary) -> None:
+        if summary.unreachable_since is not None:
+            waiting.append(summary.unreachable_since)
+
+    outage = _Outage(server.transport(), clock, fault)
     journal = tmp_path / "j"
-    async with client_for(server, token, clock=clock, transport=transport) as client:
+    async with client_for(server, token, clock=clock, transport=outage) as client:
         template_id, placeholder = await make_template(client)
-        started = clock.monotonic()
-        with pytest.raises(ServerUnreachableError, match="unreachable since"):
+        with pytest.raises(ServerUnreachableError, match="unreachable since") as raised:
             await client.batch.generate_many(
                 template_id,
                 people(placeholder, 100),
                 journal=journal,
-                unreachable_timeout=120,
+                unreachable_timeout=DEADLINE,
                 on_result=goes_down_after_ten,
+                on_progress=on_progress,
             )
-        stopped_after = clock.monotonic() - started
-        statuses = collections.Counter(result.status for result in results)
-        sent_before = statuses[ItemStatus.SENT]
-        assert len(results) < 100
-        down = False
-        # Nothing reported sent that Pacta does not hold.
-        assert sum((await documents_by_external_id(client)).values()) == sent_before
+        stopped = clock.monotonic()
+        outage.down = False
+        held = await documents_by_external_id(client)
+        states = journal_states(journal)
         rerun = await client.batch.generate_many(
             template_id, people(placeholder, 100), journal=journal
         )
-        held = await documents_by_external_id(client)
-    # At least the deadline; today up to ~8x it, as items finish their backoff first.
-    assert stopped_after >= 120
+        after = await documents_by_external_id(client)
+    assert type(raised.value) is ServerUnreachableError  # one typed error, no group
+    # The progress line said so while it waited, and the stop came at the deadline (and
+    # a grace for requests on their way), not once every item had finished its backoff,
+    # check or settle window (before the fix: up to 8x the deadline).
+    assert waiting, "no progress line said the server was unreachable"
+    since = waiting[0] - clock.wall() + clock.monotonic()
+    assert set(waiting) == {waiting[0]}
+    assert DEADLINE <= stopped - since <= DEADLINE + STOP_GRACE
+    # Nothing reported sent that Pacta does not hold, nor recorded so.
+    reported = {r.external_id for r in results if r.status is ItemStatus.SENT}
+    recorded = {
+        key.removeprefix("external:") for key, (state, _) in states.items() if state == "sent"
+    }
+    assert len(results) < 100
+    assert reported <= recorded == {key for key in held if key is not None}
+    in_flight = [key for key, (state, _) in states.items() if state != "sent"]
+    if fault == "refused":
+        # No request of the stopped items left: they are pending, with nothing to check.
+        assert in_flight == []
+    else:
+        # Requests that timed out, or were cut off, may have arrived: the rerun checks them.
+        assert 0 < len(in_flight) <= 8
     assert rerun.failed == rerun.unknown == 0
-    assert rerun.skipped >= sent_before
+    assert rerun.skipped == len(recorded)
     assert rerun.sent + rerun.skipped == 100
-    _exactly_once(held, 100)
+    _exactly_once(after, 100)

@@ -1,0 +1,125 @@
+"""Whether Pacta can be reached, and stopping work that has waited too long for it.
+
+While no request reaches Pacta, every item of a batch waits: backoffs, settle
+windows, checks that cannot be made. Each item noticing the deadline on its own
+would stop the batch only once the slowest had finished its current wait (minutes
+past the deadline). So one watcher holds the deadline. Once no request has reached
+Pacta for that long, every wait is cut short and nothing new starts (both raise
+`ServerUnreachableError`); a request already on its way gets a few seconds to come
+back, so that one refused at once is known as not sent; then the work is cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+
+from .._clock import Clock
+from .._errors import APIConnectionError, APITimeoutError, PactaError, ServerUnreachableError
+from ._outcome import Outcome, classify
+
+__all__ = ["STOP_GRACE", "Reachability"]
+
+R = TypeVar("R")
+
+# Seconds a request on its way when the deadline passes may take to come back.
+STOP_GRACE = 5.0
+
+
+class Reachability:
+    """Since when no request has reached Pacta; `enforce` stops work past `deadline`."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+        self._since: float | None = None
+        self.since_wall: float | None = None  # epoch seconds, for the progress line
+        self._reached_at = clock.monotonic()
+        self._last: PactaError | None = None
+        self._changed = anyio.Event()
+        self._stopped = False
+        self._pauses: set[anyio.CancelScope] = set()
+
+    def reached(self) -> None:
+        self._since = self.since_wall = None
+        self._reached_at = self._clock.monotonic()
+
+    def failed(self, error: PactaError, started: float | None = None) -> None:
+        """A request that began at `started` (monotonic; default now) got `error`."""
+        # No connection, or no answer at all; a reset or an error page came from somewhere.
+        silent = isinstance(error, APITimeoutError) or (
+            isinstance(error, APIConnectionError) and classify(error) is Outcome.NOT_SENT
+        )
+        if not silent:
+            self.reached()
+            return
+        self._last = error
+        if self._since is None:
+            now = self._clock.monotonic()
+            # Silent since it left, unless something reached Pacta after that.
+            since = max(now if started is None else started, self._reached_at)
+            self._since = since
+            self.since_wall = self._clock.wall() - (now - since)
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    def check(self) -> None:
+        """`ServerUnreachableError` once past the deadline: call before a request."""
+        if self._stopped:
+            since = datetime.datetime.fromtimestamp(self.since_wall or 0, datetime.UTC)
+            raise ServerUnreachableError(
+                f"Pacta unreachable since {since:%H:%M:%S} UTC (over {self._deadline:g}s); "
+                f"stopped (last: {self._last})"
+            ) from self._last
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep; past the deadline, cut short with `ServerUnreachableError`."""
+        self.check()
+        with anyio.CancelScope() as scope:
+            self._pauses.add(scope)
+            try:
+                await self._clock.sleep(seconds)
+            finally:
+                self._pauses.discard(scope)
+        self.check()
+
+    async def enforce(self, work: Callable[[], Awaitable[R]]) -> R:
+        """`work()`'s result; past the deadline, its waits are cut short, its requests
+        on their way given `STOP_GRACE` seconds, then it is cancelled, and
+        `ServerUnreachableError` raised."""
+        returned: list[R] = []
+        failed: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                try:
+                    returned.append(await work())
+                except Exception as exc:  # raised below as itself, not in a group
+                    failed.append(exc)
+                tg.cancel_scope.cancel()  # the watcher
+
+            tg.start_soon(run)
+            await self._expired()
+            self._stopped = True
+            for pause in self._pauses:
+                pause.cancel()
+            await self._clock.sleep(STOP_GRACE)
+            tg.cancel_scope.cancel()  # what is still on its way
+        if failed:
+            raise failed[0]
+        self.check()
+        return returned[0]
+
+    async def _expired(self) -> None:
+        """Returns once no request has reached Pacta for `deadline` seconds."""
+        while True:
+            if self._since is None:
+                await self._changed.wait()
+                continue
+            left = self._since + self._deadline - self._clock.monotonic()
+            if left <= 0:
+                return
+            await self._clock.sleep(left)
