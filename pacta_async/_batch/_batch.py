@@ -38,7 +38,6 @@ from .._errors import (
     InvalidInputError,
     JournalError,
     PactaError,
-    ServerUnreachableError,
     UnknownOutcomeError,
 )
 from .._params import CreateItem, GenerateItem
@@ -59,7 +58,7 @@ from ._export import ResultCallback as ExportResultCallback
 from ._finder import ExternalIdFinder
 from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
-from ._reachability import Reachability
+from ._reachability import Reachability, Stopping
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
 if TYPE_CHECKING:
@@ -101,7 +100,7 @@ class _Runner(Generic[T]):
         self._seen: dict[str, int] = {}  # content key -> the first item with it, this run
 
     async def process(self, index: int, item: T) -> ItemResult[T] | None:
-        """The item's result; None when the batch stopped it (Pacta unreachable)."""
+        """The item's result; None when the batch stopped it."""
         try:
             prepared = self._kind.prepare(item, self._header.batch_id)
         except InvalidInputError as exc:
@@ -149,15 +148,18 @@ class _Runner(Generic[T]):
                 return ItemResult(
                     index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc
                 )
-            except ServerUnreachableError:
+            except Stopping:
                 await self._stopped(key, untouched and not trace.maybe_processed)
-                return None  # the batch is stopping: `Reachability` raises it
+                return None  # the batch is stopping: `Reachability.enforce` raises why
             except PactaError as exc:
                 if isinstance(exc, JournalError):
                     raise  # the item stays in flight: a rerun checks it before anything else
                 if self._kind.fatal(exc):
+                    # Every item would meet it: stop them all, letting requests on their
+                    # way come back, rather than cancelling them where they are.
+                    self._engine.reachability.stop(exc)
                     await self._stopped(key, untouched and not trace.maybe_processed)
-                    raise
+                    return None
                 await self._journal.failed(key, str(exc))
                 return ItemResult(
                     index, item, ItemStatus.FAILED, external_id=external_id, error=exc

@@ -22,18 +22,18 @@ from typing import TYPE_CHECKING, TypeVar
 from .._clock import Clock
 from .._errors import (
     APIConnectionError,
+    ConfigurationError,
     InvalidDocumentStatusError,
     PactaError,
     RateLimitError,
     RateLimiterUnavailableError,
-    ServerUnreachableError,
     UnknownOutcomeError,
 )
 from ..types import Document
 from ._finder import ExternalIdFinder
 from ._journal import Journal
 from ._outcome import Outcome, as_pacta_error, backoff, classify
-from ._reachability import Reachability
+from ._reachability import Reachability, Stopping
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
@@ -181,9 +181,11 @@ class Engine:
             ):
                 raise error
             if outcome is Outcome.NOT_SENT:
-                # While Pacta is unreachable, `reachability` decides when to give up.
+                # A fail-closed limiter lets nothing out until it is repaired: no retry
+                # helps. While Pacta is unreachable, `reachability` decides when to stop.
                 unreachable = isinstance(error, APIConnectionError)
-                if attempts >= _MAX_ATTEMPTS and not unreachable:
+                hopeless = isinstance(error, RateLimiterUnavailableError)
+                if hopeless or (attempts >= _MAX_ATTEMPTS and not unreachable):
                     raise error
                 retry_after = error.retry_after if isinstance(error, RateLimitError) else None
                 await self.reachability.pause(retry_after or backoff(min(attempts, _MAX_ATTEMPTS)))
@@ -203,13 +205,15 @@ class Engine:
             started = self.clock.monotonic()
             try:
                 found = await check()
+            except Stopping:
+                raise
             except Exception as exc:
                 error = as_pacta_error(exc)
             else:
                 self.reachability.reached()
                 return found
-            if isinstance(error, RateLimiterUnavailableError | ServerUnreachableError):
-                raise error  # nothing leaves until the limiter (or Pacta) is back
+            if isinstance(error, ConfigurationError | RateLimiterUnavailableError):
+                raise error  # no check leaves until that changes: it stops the batch
             self.reachability.failed(error, started)
             refused = classify(error) is Outcome.REJECTED  # asking again will not help
             if refused or self.clock.monotonic() >= deadline:

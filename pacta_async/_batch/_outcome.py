@@ -12,6 +12,7 @@ import enum
 from .._errors import (
     APIConnectionError,
     APIStatusError,
+    ConfigurationError,
     InvalidInputError,
     PactaError,
     RateLimitError,
@@ -37,7 +38,8 @@ def classify(error: PactaError) -> Outcome:
         return Outcome.NOT_SENT
     if isinstance(error, APIConnectionError) and isinstance(error.__cause__, NOT_SENT_ERRORS):
         return Outcome.NOT_SENT
-    if isinstance(error, InvalidInputError) or (
+    # Misconfigured (a limiter that cannot run here): refused before anything left.
+    if isinstance(error, InvalidInputError | ConfigurationError) or (
         isinstance(error, APIStatusError) and error.status_code < 500
     ):
         return Outcome.REJECTED

@@ -1,12 +1,13 @@
-"""Whether Pacta can be reached, and stopping work that has waited too long for it.
+"""Whether Pacta can be reached, and stopping a batch cleanly: past the deadline for
+that, or on an error every item would meet (a revoked token, a fail-closed limiter).
 
 While no request reaches Pacta, every item of a batch waits: backoffs, settle
 windows, checks that cannot be made. Each item noticing the deadline on its own
 would stop the batch only once the slowest had finished its current wait (minutes
-past the deadline). So one watcher holds the deadline. Once no request has reached
-Pacta for that long, every wait is cut short and nothing new starts (both raise
-`ServerUnreachableError`); a request already on its way gets a few seconds to come
-back, so that one refused at once is known as not sent; then the work is cancelled.
+past the deadline). So one watcher holds the deadline. Once it passes (or `stop` is
+called), every wait is cut short and nothing new starts (both raise `Stopping`); a
+request already on its way gets a few seconds to come back, so that one refused at
+once is known as not sent; then the work is cancelled, and the reason raised.
 """
 
 from __future__ import annotations
@@ -21,16 +22,22 @@ from .._clock import Clock
 from .._errors import APIConnectionError, APITimeoutError, PactaError, ServerUnreachableError
 from ._outcome import Outcome, classify
 
-__all__ = ["STOP_GRACE", "Reachability"]
+__all__ = ["STOP_GRACE", "Reachability", "Stopping"]
 
 R = TypeVar("R")
 
-# Seconds a request on its way when the deadline passes may take to come back.
+# Seconds a request on its way when the batch stops may take to come back.
 STOP_GRACE = 5.0
 
 
+class Stopping(Exception):
+    """Raised in place of a wait or a new request once the work is stopping: the item
+    ends there, pending if none of its requests may have arrived."""
+
+
 class Reachability:
-    """Since when no request has reached Pacta; `enforce` stops work past `deadline`."""
+    """Since when no request has reached Pacta; `enforce` stops work past `deadline`,
+    or once `stop` is called."""
 
     def __init__(self, clock: Clock, deadline: float) -> None:
         self._clock = clock
@@ -40,7 +47,8 @@ class Reachability:
         self._reached_at = clock.monotonic()
         self._last: PactaError | None = None
         self._changed = anyio.Event()
-        self._stopped = False
+        self._reason: PactaError | None = None  # why the work stops
+        self._stopping = anyio.Event()
         self._pauses: set[anyio.CancelScope] = set()
 
     def reached(self) -> None:
@@ -66,17 +74,22 @@ class Reachability:
             self._changed.set()
             self._changed = anyio.Event()
 
+    def stop(self, reason: PactaError) -> None:
+        """Stop the work cleanly; `enforce` raises `reason` (the first one given)."""
+        if self._reason is not None:
+            return
+        self._reason = reason
+        self._stopping.set()
+        for pause in self._pauses:
+            pause.cancel()
+
     def check(self) -> None:
-        """`ServerUnreachableError` once past the deadline: call before a request."""
-        if self._stopped:
-            since = datetime.datetime.fromtimestamp(self.since_wall or 0, datetime.UTC)
-            raise ServerUnreachableError(
-                f"Pacta unreachable since {since:%H:%M:%S} UTC (over {self._deadline:g}s); "
-                f"stopped (last: {self._last})"
-            ) from self._last
+        """`Stopping` once the work stops: call before each request."""
+        if self._reason is not None:
+            raise Stopping(str(self._reason))
 
     async def pause(self, seconds: float) -> None:
-        """Sleep; past the deadline, cut short with `ServerUnreachableError`."""
+        """Sleep; cut short with `Stopping` when the work stops."""
         self.check()
         with anyio.CancelScope() as scope:
             self._pauses.add(scope)
@@ -87,9 +100,10 @@ class Reachability:
         self.check()
 
     async def enforce(self, work: Callable[[], Awaitable[R]]) -> R:
-        """`work()`'s result; past the deadline, its waits are cut short, its requests
-        on their way given `STOP_GRACE` seconds, then it is cancelled, and
-        `ServerUnreachableError` raised."""
+        """`work()`'s result. Once it stops (`stop`, or no request reaching Pacta for
+        `deadline` seconds: `ServerUnreachableError`), its waits are cut short, its
+        requests on their way get `STOP_GRACE` seconds, then it is cancelled and the
+        reason raised."""
         returned: list[R] = []
         failed: list[Exception] = []
         async with anyio.create_task_group() as tg:
@@ -102,24 +116,30 @@ class Reachability:
                 tg.cancel_scope.cancel()  # the watcher
 
             tg.start_soon(run)
-            await self._expired()
-            self._stopped = True
-            for pause in self._pauses:
-                pause.cancel()
+            tg.start_soon(self._watch)
+            await self._stopping.wait()
             await self._clock.sleep(STOP_GRACE)
             tg.cancel_scope.cancel()  # what is still on its way
-        if failed:
+        if failed and not isinstance(failed[0], Stopping):
             raise failed[0]
-        self.check()
+        if self._reason is not None:
+            raise self._reason
         return returned[0]
 
-    async def _expired(self) -> None:
-        """Returns once no request has reached Pacta for `deadline` seconds."""
+    async def _watch(self) -> None:
+        """Stops the work once no request has reached Pacta for `deadline` seconds."""
         while True:
             if self._since is None:
                 await self._changed.wait()
                 continue
             left = self._since + self._deadline - self._clock.monotonic()
             if left <= 0:
-                return
+                break
             await self._clock.sleep(left)
+        since = datetime.datetime.fromtimestamp(self.since_wall or 0, datetime.UTC)
+        error = ServerUnreachableError(
+            f"Pacta unreachable since {since:%H:%M:%S} UTC (over {self._deadline:g}s); "
+            f"stopped (last: {self._last})"
+        )
+        error.__cause__ = self._last
+        self.stop(error)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import logging
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,13 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from pacta_async import (
     BatchSummary,
+    ConfigurationError,
     GenerateItem,
     ItemResult,
     ItemStatus,
@@ -24,14 +29,21 @@ from pacta_async import (
     NotFoundError,
     PactaClient,
     PermissionDeniedError,
+    RateLimiter,
+    RateLimiterUnavailableError,
+    RedisRateLimiter,
     ServerUnreachableError,
 )
 from pacta_async._batch import _journal
 from pacta_async._batch._reachability import STOP_GRACE
 from pacta_async._cli import main
-from pacta_async.testing import FakeClock, Faults
+from pacta_async.testing import FakeClock, Faults, ReferenceServer
 
+from ..redis_server import running_redis
 from .support import (
+    BASE_URL,
+    REQUESTS_PER_MINUTE,
+    SENDS_PER_MINUTE,
     Interceptor,
     client_for,
     documents_by_external_id,
@@ -167,6 +179,95 @@ def test_the_cli_reports_a_full_disk_in_one_line_and_exits_2(
     assert "Traceback" not in err
     assert "ExceptionGroup" not in err
     assert disk.failures >= 1
+
+
+# -- a fail-closed limiter whose Redis died ------------------------------------------
+
+
+def _redis_limiter(port: int, token: str, clock: FakeClock) -> RedisRateLimiter:
+    # Fails at once when nothing listens, as the limiter's docstring advises.
+    client = redis.asyncio.Redis(port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    return RedisRateLimiter(
+        client,
+        token,
+        requests_per_minute=REQUESTS_PER_MINUTE,
+        sends_per_minute=SENDS_PER_MINUTE,
+        key_prefix=f"test:batch:{uuid.uuid4().hex}:",
+        clock=clock,
+    )
+
+
+@pytest.mark.redis
+async def test_a_fail_closed_limiter_whose_redis_died_sends_nothing_and_leaves_all_pending(
+    clock: FakeClock, tmp_path: Path, anyio_backend: str
+) -> None:
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    reached: list[str] = []
+    transport = Interceptor(server.transport(), before=lambda r: reached.append(r.url.path))
+    journal = tmp_path / "j"
+    results: list[ItemResult[GenerateItem]] = []
+    with running_redis(tmp_path) as port:
+        if anyio_backend == "asyncio":  # redis-py's async client runs on asyncio only
+            limiter = _redis_limiter(port, token, clock)
+            async with _with_limiter(server, token, clock, transport, limiter) as client:
+                template_id, placeholder = await make_template(client)
+                first = await client.batch.generate_many(
+                    template_id, people(placeholder, 10), journal=journal
+                )
+            assert first.sent == 10
+    # Redis is stopped now: its port refuses connections.
+    if anyio_backend == "trio":
+        limiter = _redis_limiter(port, token, clock)
+        async with client_for(server, token, clock=clock) as setup:
+            template_id, placeholder = await make_template(setup)
+    before = len(reached)
+    started = clock.monotonic()
+    async with _with_limiter(server, token, clock, transport, limiter) as client:
+        # asyncio: Redis unreachable, fail closed; trio: a limiter that cannot run there.
+        expected = RateLimiterUnavailableError if anyio_backend == "asyncio" else ConfigurationError
+        with pytest.raises(expected) as raised:
+            await client.batch.generate_many(
+                template_id,
+                people(placeholder, 200),
+                journal=journal,
+                concurrency=8,
+                on_result=results.append,
+            )
+    assert type(raised.value) is expected  # one typed error, no group
+    assert clock.monotonic() - started < 1  # no check budget spent, no backoff waited out
+    assert len(reached) == before  # nothing reached Pacta
+    # Every item "not sent": none reported unknown (or at all), none left in flight.
+    assert [r for r in results if r.status is not ItemStatus.SKIPPED] == []
+    states = journal_states(journal)
+    assert {state for state, _ in states.values()} <= {"sent"}
+    assert len(states) == (10 if anyio_backend == "asyncio" else 0)
+    # With a working limiter, the rerun sends the rest, each once.
+    async with client_for(server, token, clock=clock) as client:
+        rerun = await client.batch.generate_many(
+            template_id, people(placeholder, 200), journal=journal
+        )
+        held = await documents_by_external_id(client)
+    assert rerun.failed == rerun.unknown == 0
+    assert rerun.sent + rerun.skipped == 200
+    _exactly_once(held, 200)
+
+
+def _with_limiter(
+    server: ReferenceServer,
+    token: str,
+    clock: FakeClock,
+    transport: httpx.AsyncBaseTransport,
+    limiter: RateLimiter,
+) -> PactaClient:
+    return PactaClient(
+        token,
+        base_url=BASE_URL,
+        allow_insecure_http=True,
+        transport=transport,
+        rate_limiter=limiter,
+        clock=clock,
+    )
 
 
 # -- the batch's own template refused or missing -------------------------------------
