@@ -19,8 +19,7 @@ from typing import TypeVar
 import anyio
 
 from .._clock import Clock
-from .._errors import APIConnectionError, APITimeoutError, PactaError, ServerUnreachableError
-from ._outcome import Outcome, classify
+from .._errors import APIConnectionError, PactaError, ServerUnreachableError
 
 __all__ = ["STOP_GRACE", "Reachability", "Stopping"]
 
@@ -36,8 +35,8 @@ class Stopping(Exception):
 
 
 class Reachability:
-    """Since when no request has reached Pacta; `enforce` stops work past `deadline`,
-    or once `stop` is called."""
+    """Since when no request has had an answer from Pacta; `enforce` stops work past
+    `deadline`, or once `stop` is called."""
 
     def __init__(self, clock: Clock, deadline: float) -> None:
         self._clock = clock
@@ -57,11 +56,10 @@ class Reachability:
 
     def failed(self, error: PactaError, started: float | None = None) -> None:
         """A request that began at `started` (monotonic; default now) got `error`."""
-        # No connection, or no answer at all; a reset or an error page came from somewhere.
-        silent = isinstance(error, APITimeoutError) or (
-            isinstance(error, APIConnectionError) and classify(error) is Outcome.NOT_SENT
-        )
-        if not silent:
+        # No connection, no answer, or a connection dropped without one: a server that
+        # drops every connection is as unreachable as one that refuses them. An error
+        # page (a 5xx) came from somewhere.
+        if not isinstance(error, APIConnectionError):
             self.reached()
             return
         self._last = error

@@ -8,7 +8,7 @@ import collections
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -345,49 +345,15 @@ async def test_a_rerun_at_half_5xx_finishes_with_each_item_once(clock: FakeClock
 # -- Pacta unreachable past the deadline ---------------------------------------------
 
 DEADLINE = 120.0
-READ_TIMEOUT = 60.0  # the client's default
-
-
-@pytest.fixture
-async def steady_clock(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeClock]:
-    """The `clock` fixture's fake clock, standing still while a journal write runs in
-    its thread. The plain autojump sees every task blocked then, and jumps to the next
-    sleeper's deadline: the stop's grace could pass during one fsync."""
-    clock = FakeClock()
-    busy = 0
-    run = _journal.SqliteJournal._run
-
-    async def counted(journal: _journal.SqliteJournal, call: Callable[[], Any]) -> Any:
-        nonlocal busy
-        busy += 1
-        try:
-            return await run(journal, call)
-        finally:
-            busy -= 1
-
-    monkeypatch.setattr(_journal.SqliteJournal, "_run", counted)
-
-    async def autojump() -> None:
-        while True:
-            for _ in range(20):
-                await anyio.lowlevel.checkpoint()
-            await anyio.wait_all_tasks_blocked()
-            deadline = clock.next_deadline
-            if busy or deadline is None:
-                await anyio.sleep(0.001)
-            else:
-                clock.advance(max(0.0, deadline - clock.monotonic()))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(autojump)
-        yield clock
-        tg.cancel_scope.cancel()
+READ_TIMEOUT = 60.0  # the client's defaults
+CONNECT_TIMEOUT = 10.0
 
 
 class _Outage(httpx.AsyncBaseTransport):
-    """The server, until `down`: then every connection is refused at once, or every
-    request goes unanswered until the client's read timeout (a black hole: a firewall
-    dropping packets)."""
+    """The server, until `down`: then every connection is refused at once, or dropped
+    without an answer, or cannot be made before the connect timeout, or every request
+    goes unanswered until the client's read timeout (a black hole: a firewall dropping
+    packets)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, clock: FakeClock, fault: str) -> None:
         self._inner = inner
@@ -400,15 +366,22 @@ class _Outage(httpx.AsyncBaseTransport):
             return await self._inner.handle_async_request(request)
         if self._fault == "refused":
             raise httpx.ConnectError("connection refused", request=request)
+        if self._fault == "drops":  # what is listening drops every connection
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
+        if self._fault == "connect times out":
+            timeouts = request.extensions.get("timeout") or {}
+            await self._clock.sleep(
+                min(CONNECT_TIMEOUT, timeouts.get("connect") or CONNECT_TIMEOUT)
+            )
+            raise httpx.ConnectTimeout("no connection", request=request)
         await self._clock.sleep(READ_TIMEOUT)
         raise httpx.ReadTimeout("no answer", request=request)
 
 
-@pytest.mark.parametrize("fault", ["refused", "times out"])
+@pytest.mark.parametrize("fault", ["refused", "drops", "times out"])
 async def test_past_the_unreachable_deadline_the_batch_stops_at_once_and_a_rerun_finishes(
-    steady_clock: FakeClock, tmp_path: Path, fault: str
+    clock: FakeClock, tmp_path: Path, fault: str
 ) -> None:
-    clock = steady_clock
     server = fast_server(clock)
     token = server.create_token(server.create_team())
     results: list[ItemResult[GenerateItem]] = []
@@ -463,9 +436,70 @@ async def test_past_the_unreachable_deadline_the_batch_stops_at_once_and_a_rerun
         # No request of the stopped items left: they are pending, with nothing to check.
         assert in_flight == []
     else:
-        # Requests that timed out, or were cut off, may have arrived: the rerun checks them.
+        # Requests dropped, timed out or cut off may have arrived: the rerun checks them.
+        # (Before: each ended "unknown" once its checks had failed for 300 s.)
         assert 0 < len(in_flight) <= 8
     assert rerun.failed == rerun.unknown == 0
     assert rerun.skipped == len(recorded)
     assert rerun.sent + rerun.skipped == 100
     _exactly_once(after, 100)
+
+
+async def test_a_request_that_never_left_before_its_total_timeout_is_not_sent(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    """Reported as "unknown" in an outage: with a total timeout (the CLI's --timeout),
+    an item whose connections timed out, then had no time left for another attempt,
+    was taken as maybe sent, waited out the settle window, and needed checks that an
+    outage makes fail."""
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    outage = _Outage(server.transport(), clock, "connect times out")
+    scans = 0
+
+    def count_scans(request: httpx.Request) -> None:
+        nonlocal scans
+        if request.url.path.endswith("/documents") and request.method == "GET":
+            scans += 1
+
+    transport = Interceptor(outage, before=count_scans)
+    fifth = anyio.Event()
+
+    def on_result(result: ItemResult[GenerateItem]) -> None:
+        nonlocal done
+        done += 1
+        if done == 5:
+            fifth.set()
+
+    done = 0
+    async with client_for(
+        # Two connect timeouts and the first backoff leave less than the second backoff.
+        server,
+        token,
+        clock=clock,
+        transport=transport,
+        total_timeout=2 * CONNECT_TIMEOUT + 0.6,
+    ) as client:
+        template_id, placeholder = await make_template(client)
+
+        async def down_for_a_minute() -> None:
+            await fifth.wait()
+            outage.down = True
+            await clock.sleep(60)
+            outage.down = False
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(down_for_a_minute)
+            scans = 0
+            summary = await client.batch.generate_many(
+                template_id, people(placeholder, 20), journal=tmp_path / "j", on_result=on_result
+            )
+            elapsed, checked = clock.monotonic(), scans
+        held = await documents_by_external_id(client)
+    assert summary.sent == 20
+    assert summary.unknown == summary.failed == 0
+    # Never in doubt: no check for any item (only the scan before the batch and the
+    # newest document), no settle window waited out.
+    assert checked == 2
+    assert elapsed < 60 + 3 * CONNECT_TIMEOUT
+    _exactly_once(held, 20)
