@@ -27,10 +27,9 @@ import inspect
 import logging
 import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import anyio
-import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._clock import Clock
@@ -64,7 +63,13 @@ from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_UNREACHABLE_TIMEOUT", "Batch", "token_hash"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_UNREACHABLE_TIMEOUT",
+    "Batch",
+    "BatchOptions",
+    "token_hash",
+]
 
 T = TypeVar("T")
 
@@ -77,6 +82,29 @@ _TICK = 1.0  # seconds between progress updates while Pacta is unreachable
 Inputs = Iterable[T] | AsyncIterable[T]
 ResultCallback = Callable[[ItemResult[T]], Awaitable[None] | None]
 ProgressCallback = Callable[[BatchSummary], None]
+
+
+class BatchOptions(TypedDict, Generic[T], total=False):
+    """The keywords of `send_many`, `generate_many` and `create_and_send_many`
+    (each optional): see `Batch`."""
+
+    send_email: bool  # email the recipients (default True)
+    concurrency: int  # items in flight at once (default 8)
+    journal: str | os.PathLike[str] | None  # a SQLite file that makes reruns cheap
+    batch_id: str | None  # names the batch: each item's externalId derives from it
+    settle_window: float | None  # seconds Pacta may still process a lost request
+    unreachable_timeout: float  # stop (resumably) after this long without Pacta (300)
+    on_result: ResultCallback[T] | None  # each item's result, sync or async
+    on_progress: ProgressCallback | None  # running totals
+
+
+def _checked(options: BatchOptions[Any], method: str) -> bool:
+    """`send_email`, once every keyword is known to be one (as Python checks them)."""
+    for name in options:
+        if name not in BatchOptions.__optional_keys__:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+    return options.get("send_email", True)
+
 
 log = logging.getLogger("pacta_async.batch")
 
@@ -358,81 +386,32 @@ class Batch:
         self._settle_window = request_time + SETTLE_MARGIN
 
     async def send_many(
-        self,
-        document_ids: Inputs[int],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[int] | None = None,
-        on_progress: ProgressCallback | None = None,
+        self, document_ids: Inputs[int], **options: Unpack[BatchOptions[int]]
     ) -> BatchSummary:
         """Send existing DRAFT documents for signature."""
         _check_inputs(document_ids, "document_ids")
-        return await self._run(
-            SendDrafts(send_email),
-            document_ids,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "send_many")
+        return await self._run(SendDrafts(send_email), document_ids, options)
 
     async def generate_many(
         self,
         template_id: int,
         inputs: Inputs[GenerateItem],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[GenerateItem] | None = None,
-        on_progress: ProgressCallback | None = None,
+        **options: Unpack[BatchOptions[GenerateItem]],
     ) -> BatchSummary:
         """Generate and send one document from the template per item."""
         check_id(template_id, "template_id")
         _check_inputs(inputs, "inputs")
-        return await self._run(
-            Generate(template_id, send_email),
-            inputs,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "generate_many")
+        return await self._run(Generate(template_id, send_email), inputs, options)
 
     async def create_and_send_many(
-        self,
-        inputs: Inputs[CreateItem],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[CreateItem] | None = None,
-        on_progress: ProgressCallback | None = None,
+        self, inputs: Inputs[CreateItem], **options: Unpack[BatchOptions[CreateItem]]
     ) -> BatchSummary:
         """Upload each item's PDF, place its fields, and send it."""
         _check_inputs(inputs, "inputs")
-        return await self._run(
-            CreateAndSend(send_email),
-            inputs,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "create_and_send_many")
+        return await self._run(CreateAndSend(send_email), inputs, options)
 
     async def download_many(
         self,
@@ -471,26 +450,22 @@ class Batch:
         )
 
     async def _run(
-        self,
-        kind: Kind[T],
-        inputs: Inputs[T],
-        concurrency: int,
-        journal_path: str | os.PathLike[str] | None,
-        options: _Options,
-        on_result: ResultCallback[T] | None,
-        on_progress: ProgressCallback | None,
+        self, kind: Kind[T], inputs: Inputs[T], options: BatchOptions[T]
     ) -> BatchSummary:
-        concurrency = _check_concurrency(concurrency)
-        if options.batch_id is not None:
-            check_text(options.batch_id, "batch_id")
+        concurrency = _check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
+        batch_id = options.get("batch_id")
+        if batch_id is not None:
+            check_text(batch_id, "batch_id")
+        settle_window = options.get("settle_window")
         settle = (
             self._settle_window
-            if options.settle_window is None
-            else _check_seconds(options.settle_window, "settle_window")
+            if settle_window is None
+            else _check_seconds(settle_window, "settle_window")
         )
-        reachability = Reachability(
-            self._clock, _check_seconds(options.unreachable_timeout, "unreachable_timeout")
-        )
+        unreachable = options.get("unreachable_timeout", DEFAULT_UNREACHABLE_TIMEOUT)
+        reachability = Reachability(self._clock, _check_seconds(unreachable, "unreachable_timeout"))
+        journal_path = options.get("journal")
+        on_result, on_progress = options.get("on_result"), options.get("on_progress")
         journal: Journal = NoJournal() if journal_path is None else await open_journal(journal_path)
         try:
             engine = Engine(
@@ -504,7 +479,7 @@ class Batch:
             )
 
             async def run() -> BatchSummary:
-                header, held = await self._header(engine, kind, journal_path, options.batch_id)
+                header, held = await self._header(engine, kind, journal_path, batch_id)
                 engine.floor = header.floor_document_id or 0
                 return await _Runner(engine, header, kind, held).run(
                     inputs, concurrency, on_result, on_progress
@@ -583,13 +558,6 @@ class Batch:
                 f"{path} was written for {recorded.describe()}, not for {ours.describe()}; "
                 "use a new journal file for another account"
             )
-
-
-@attrs.frozen
-class _Options:
-    batch_id: str | None
-    settle_window: float | None
-    unreachable_timeout: float
 
 
 async def _newest(finder: ExternalIdFinder, team_id: int | None) -> tuple[int, int | None]:
