@@ -48,6 +48,7 @@ from .support import (
     client_for,
     documents_by_external_id,
     fast_server,
+    is_post,
     journal_states,
     make_template,
     people,
@@ -503,3 +504,37 @@ async def test_a_request_that_never_left_before_its_total_timeout_is_not_sent(
     assert checked == 2
     assert elapsed < 60 + 3 * CONNECT_TIMEOUT
     _exactly_once(held, 20)
+
+
+async def test_a_429_longer_than_the_total_timeout_is_not_sent(clock: FakeClock) -> None:
+    """The total timeout's error after a 429 (a wait that would end after it) is about a
+    request Pacta refused, not one in doubt: the item is tried again, never checked."""
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    limited = 3
+    scans = 0
+
+    class RateLimited(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal limited, scans
+            if is_post(request, "/generate") and limited:
+                limited -= 1
+                return httpx.Response(
+                    429,
+                    headers={"Retry-After": "30"},
+                    json={"code": "RATE_LIMITED", "message": "Slow down", "details": None},
+                )
+            scans += request.method == "GET" and request.url.path.endswith("/documents")
+            return await server.transport().handle_async_request(request)
+
+    async with client_for(
+        server, token, clock=clock, transport=RateLimited(), total_timeout=10
+    ) as client:
+        template_id, placeholder = await make_template(client)
+        summary = await client.batch.generate_many(template_id, people(placeholder, 3))
+        checked = scans
+        held = await documents_by_external_id(client)
+    assert summary.sent == 3
+    assert limited == 0
+    assert checked == 2  # the scan before the batch and the newest document: no check
+    _exactly_once(held, 3)
