@@ -6,13 +6,14 @@ classify failures and `_finder` to look documents up by externalId), `_journal` 
 SQLite journal that makes a batch resumable; `_export` downloads many documents.
 """
 
-from ._batch import DEFAULT_CONCURRENCY, Batch, token_hash
+from ._batch import DEFAULT_CONCURRENCY, DEFAULT_UNREACHABLE_TIMEOUT, Batch, token_hash
 from ._export import ExportResult, ExportStatus, ExportSummary
 from ._journal import Account
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_UNREACHABLE_TIMEOUT",
     "Account",
     "Batch",
     "BatchSummary",

@@ -27,10 +27,9 @@ import inspect
 import logging
 import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import anyio
-import attrs
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._clock import Clock
@@ -38,13 +37,12 @@ from .._errors import (
     InvalidInputError,
     JournalError,
     PactaError,
-    ServerUnreachableError,
     UnknownOutcomeError,
 )
 from .._params import CreateItem, GenerateItem
 from .._validation import check_id, check_text
 from ..types import Document, DocumentStatus
-from ._engine import Engine, Reachability
+from ._engine import Engine, traced
 from ._export import (
     DEFAULT_EXPORT_CONCURRENCY,
     ExportSummary,
@@ -59,12 +57,19 @@ from ._export import ResultCallback as ExportResultCallback
 from ._finder import ExternalIdFinder
 from ._journal import Account, BatchHeader, ItemState, Journal, NoJournal, open_journal
 from ._kinds import CreateAndSend, Generate, Kind, SendDrafts
+from ._reachability import Reachability, Stopping
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "Batch", "token_hash"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_UNREACHABLE_TIMEOUT",
+    "Batch",
+    "BatchOptions",
+    "token_hash",
+]
 
 T = TypeVar("T")
 
@@ -77,6 +82,29 @@ _TICK = 1.0  # seconds between progress updates while Pacta is unreachable
 Inputs = Iterable[T] | AsyncIterable[T]
 ResultCallback = Callable[[ItemResult[T]], Awaitable[None] | None]
 ProgressCallback = Callable[[BatchSummary], None]
+
+
+class BatchOptions(TypedDict, Generic[T], total=False):
+    """The keywords of `send_many`, `generate_many` and `create_and_send_many`
+    (each optional): see `Batch`."""
+
+    send_email: bool  # email the recipients (default True)
+    concurrency: int  # items in flight at once (default 8)
+    journal: str | os.PathLike[str] | None  # a SQLite file that makes reruns cheap
+    batch_id: str | None  # names the batch: each item's externalId derives from it
+    settle_window: float | None  # seconds Pacta may still process a lost request
+    unreachable_timeout: float  # stop (resumably) after this long without Pacta (300)
+    on_result: ResultCallback[T] | None  # each item's result, sync or async
+    on_progress: ProgressCallback | None  # running totals
+
+
+def _checked(options: BatchOptions[Any], method: str) -> bool:
+    """`send_email`, once every keyword is known to be one (as Python checks them)."""
+    for name in options:
+        if name not in BatchOptions.__optional_keys__:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+    return options.get("send_email", True)
+
 
 log = logging.getLogger("pacta_async.batch")
 
@@ -99,7 +127,8 @@ class _Runner(Generic[T]):
         self._held = held  # what the server held before this run, when no journal vouches
         self._seen: dict[str, int] = {}  # content key -> the first item with it, this run
 
-    async def process(self, index: int, item: T) -> ItemResult[T]:
+    async def process(self, index: int, item: T) -> ItemResult[T] | None:
+        """The item's result; None when the batch stopped it."""
         try:
             prepared = self._kind.prepare(item, self._header.batch_id)
         except InvalidInputError as exc:
@@ -135,22 +164,50 @@ class _Runner(Generic[T]):
         maybe_sent = row is not None and row.state in {ItemState.IN_FLIGHT, ItemState.UNKNOWN}
         if row is None or row.state is not ItemState.IN_FLIGHT:
             await self._journal.in_flight(key, prepared.fingerprint, document_id)
-        try:
-            document_id, before = await self._kind.run(
-                self._engine, item, prepared, maybe_sent=maybe_sent, document_id=document_id
-            )
-        except UnknownOutcomeError as exc:
-            await self._journal.unknown(key, str(exc))
-            return ItemResult(index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc)
-        except PactaError as exc:
-            if isinstance(exc, JournalError | ServerUnreachableError) or self._kind.fatal(exc):
-                raise  # the item stays in flight: a rerun checks it before anything else
-            await self._journal.failed(key, str(exc))
-            return ItemResult(index, item, ItemStatus.FAILED, external_id=external_id, error=exc)
+        # Pending again if the batch stops it before any of its requests arrived.
+        untouched = document_id is None and (row is None or row.state is ItemState.FAILED)
+        with traced() as trace:
+            try:
+                document_id, before = await self._kind.run(
+                    self._engine, item, prepared, maybe_sent=maybe_sent, document_id=document_id
+                )
+            except UnknownOutcomeError as exc:
+                await self._journal.unknown(key, str(exc))
+                return ItemResult(
+                    index, item, ItemStatus.UNKNOWN, external_id=external_id, error=exc
+                )
+            except Stopping:
+                await self._stopped(key, untouched and not trace.maybe_processed)
+                return None  # the batch is stopping: `Reachability.enforce` raises why
+            except PactaError as exc:
+                if isinstance(exc, JournalError):
+                    raise  # the item stays in flight: a rerun checks it before anything else
+                if self._kind.fatal(exc):
+                    # Every item would meet it: stop them all, letting requests on their
+                    # way come back, rather than cancelling them where they are.
+                    self._engine.reachability.stop(exc)
+                    await self._stopped(key, untouched and not trace.maybe_processed)
+                    return None
+                await self._journal.failed(key, str(exc))
+                return ItemResult(
+                    index, item, ItemStatus.FAILED, external_id=external_id, error=exc
+                )
+            except anyio.get_cancelled_exc_class():  # the batch stopped (a signal, a deadline)
+                with anyio.CancelScope(shield=True):
+                    await self._stopped(key, untouched and not trace.maybe_processed)
+                raise
         with anyio.CancelScope(shield=True):  # sent: worth recording even when cancelled
             await self._journal.sent(key, document_id)
         status = ItemStatus.SKIPPED if before else ItemStatus.SENT
         return ItemResult(index, item, status, document_id, external_id)
+
+    async def _stopped(self, key: str, not_sent: bool) -> None:
+        """An item the batch stopped: pending again if nothing of it reached Pacta, else
+        left in flight, for a rerun to check before anything else."""
+        if not_sent:
+            # Failing here leaves it in flight, which is safe; the stop's cause is the news.
+            with contextlib.suppress(JournalError):
+                await self._journal.pending(key)
 
     async def run(
         self,
@@ -231,7 +288,10 @@ class _Runner(Generic[T]):
         with contextlib.suppress(anyio.BrokenResourceError):
             async with items, results:
                 async for index, item in items:
-                    await results.send(await self.process(index, item))
+                    result = await self.process(index, item)
+                    if result is None:
+                        return  # stopping: the items not started stay pending
+                    await results.send(result)
 
 
 async def _feed(inputs: Inputs[T], items: ObjectSendStream[tuple[int, T]]) -> None:
@@ -326,81 +386,32 @@ class Batch:
         self._settle_window = request_time + SETTLE_MARGIN
 
     async def send_many(
-        self,
-        document_ids: Inputs[int],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[int] | None = None,
-        on_progress: ProgressCallback | None = None,
+        self, document_ids: Inputs[int], **options: Unpack[BatchOptions[int]]
     ) -> BatchSummary:
         """Send existing DRAFT documents for signature."""
         _check_inputs(document_ids, "document_ids")
-        return await self._run(
-            SendDrafts(send_email),
-            document_ids,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "send_many")
+        return await self._run(SendDrafts(send_email), document_ids, options)
 
     async def generate_many(
         self,
         template_id: int,
         inputs: Inputs[GenerateItem],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[GenerateItem] | None = None,
-        on_progress: ProgressCallback | None = None,
+        **options: Unpack[BatchOptions[GenerateItem]],
     ) -> BatchSummary:
         """Generate and send one document from the template per item."""
         check_id(template_id, "template_id")
         _check_inputs(inputs, "inputs")
-        return await self._run(
-            Generate(template_id, send_email),
-            inputs,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "generate_many")
+        return await self._run(Generate(template_id, send_email), inputs, options)
 
     async def create_and_send_many(
-        self,
-        inputs: Inputs[CreateItem],
-        *,
-        send_email: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        batch_id: str | None = None,
-        settle_window: float | None = None,
-        unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT,
-        on_result: ResultCallback[CreateItem] | None = None,
-        on_progress: ProgressCallback | None = None,
+        self, inputs: Inputs[CreateItem], **options: Unpack[BatchOptions[CreateItem]]
     ) -> BatchSummary:
         """Upload each item's PDF, place its fields, and send it."""
         _check_inputs(inputs, "inputs")
-        return await self._run(
-            CreateAndSend(send_email),
-            inputs,
-            concurrency,
-            journal,
-            _Options(batch_id, settle_window, unreachable_timeout),
-            on_result,
-            on_progress,
-        )
+        send_email = _checked(options, "create_and_send_many")
+        return await self._run(CreateAndSend(send_email), inputs, options)
 
     async def download_many(
         self,
@@ -439,26 +450,22 @@ class Batch:
         )
 
     async def _run(
-        self,
-        kind: Kind[T],
-        inputs: Inputs[T],
-        concurrency: int,
-        journal_path: str | os.PathLike[str] | None,
-        options: _Options,
-        on_result: ResultCallback[T] | None,
-        on_progress: ProgressCallback | None,
+        self, kind: Kind[T], inputs: Inputs[T], options: BatchOptions[T]
     ) -> BatchSummary:
-        concurrency = _check_concurrency(concurrency)
-        if options.batch_id is not None:
-            check_text(options.batch_id, "batch_id")
+        concurrency = _check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
+        batch_id = options.get("batch_id")
+        if batch_id is not None:
+            check_text(batch_id, "batch_id")
+        settle_window = options.get("settle_window")
         settle = (
             self._settle_window
-            if options.settle_window is None
-            else _check_seconds(options.settle_window, "settle_window")
+            if settle_window is None
+            else _check_seconds(settle_window, "settle_window")
         )
-        reachability = Reachability(
-            self._clock, _check_seconds(options.unreachable_timeout, "unreachable_timeout")
-        )
+        unreachable = options.get("unreachable_timeout", DEFAULT_UNREACHABLE_TIMEOUT)
+        reachability = Reachability(self._clock, _check_seconds(unreachable, "unreachable_timeout"))
+        journal_path = options.get("journal")
+        on_result, on_progress = options.get("on_result"), options.get("on_progress")
         journal: Journal = NoJournal() if journal_path is None else await open_journal(journal_path)
         try:
             engine = Engine(
@@ -470,12 +477,16 @@ class Batch:
                 settle=settle,
                 reachability=reachability,
             )
-            try:
-                header, held = await self._header(engine, kind, journal_path, options.batch_id)
+
+            async def run() -> BatchSummary:
+                header, held = await self._header(engine, kind, journal_path, batch_id)
                 engine.floor = header.floor_document_id or 0
                 return await _Runner(engine, header, kind, held).run(
                     inputs, concurrency, on_result, on_progress
                 )
+
+            try:
+                return await reachability.enforce(run)
             except BaseExceptionGroup as group:
                 first = _first_error(group)
                 if first is None:
@@ -547,13 +558,6 @@ class Batch:
                 f"{path} was written for {recorded.describe()}, not for {ours.describe()}; "
                 "use a new journal file for another account"
             )
-
-
-@attrs.frozen
-class _Options:
-    batch_id: str | None
-    settle_window: float | None
-    unreachable_timeout: float
 
 
 async def _newest(finder: ExternalIdFinder, team_id: int | None) -> tuple[int, int | None]:

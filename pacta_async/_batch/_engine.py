@@ -14,31 +14,31 @@ lasted) has passed since it left, and a check made after that finds nothing.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from .._clock import Clock
 from .._errors import (
     APIConnectionError,
-    APITimeoutError,
+    ConfigurationError,
     InvalidDocumentStatusError,
     PactaError,
     RateLimitError,
     RateLimiterUnavailableError,
-    ServerUnreachableError,
     UnknownOutcomeError,
 )
 from ..types import Document
 from ._finder import ExternalIdFinder
 from ._journal import Journal
 from ._outcome import Outcome, as_pacta_error, backoff, classify
+from ._reachability import Reachability, Stopping
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
 
-__all__ = ["CHECK_BUDGET", "Engine", "Reachability", "in_engine"]
+__all__ = ["CHECK_BUDGET", "Engine", "Trace", "in_engine", "traced"]
 
 R = TypeVar("R")
 
@@ -52,34 +52,26 @@ CHECK_BUDGET = 300.0
 in_engine: ContextVar[bool] = ContextVar("pacta_in_engine", default=False)
 
 
-class Reachability:
-    """Since when no request has reached Pacta; past `deadline` seconds the batch stops."""
+class Trace:
+    """Whether a request of one item may have been processed by Pacta, in this run: an
+    item stopped before any was goes back to pending, not to be checked on a rerun."""
 
-    def __init__(self, clock: Clock, deadline: float) -> None:
-        self._clock = clock
-        self._deadline = deadline
-        self._since: float | None = None
-        self.since_wall: float | None = None
+    def __init__(self) -> None:
+        self.maybe_processed = False
 
-    def reached(self) -> None:
-        self._since = self.since_wall = None
 
-    def failed(self, error: PactaError) -> None:
-        # No connection, or no answer at all; a reset or an error page came from somewhere.
-        silent = isinstance(error, APITimeoutError) or (
-            isinstance(error, APIConnectionError) and classify(error) is Outcome.NOT_SENT
-        )
-        if not silent:
-            self.reached()
-            return
-        if self._since is None:
-            self._since, self.since_wall = self._clock.monotonic(), self._clock.wall()
-        elif self._clock.monotonic() - self._since >= self._deadline:
-            since = datetime.datetime.fromtimestamp(self.since_wall or 0, datetime.UTC)
-            raise ServerUnreachableError(
-                f"Pacta unreachable since {since:%H:%M:%S} UTC "
-                f"({self._deadline:.0f}s); batch stopped (last: {error})"
-            ) from error
+_trace: ContextVar[Trace | None] = ContextVar("pacta_batch_item", default=None)
+
+
+@contextlib.contextmanager
+def traced() -> Iterator[Trace]:
+    """Trace the requests `Engine` makes for one item (in this task) while inside."""
+    trace = Trace()
+    token = _trace.set(trace)
+    try:
+        yield trace
+    finally:
+        _trace.reset(token)
 
 
 class Engine:
@@ -102,7 +94,7 @@ class Engine:
         self.templates = templates
         self.clock = clock
         self.journal = journal
-        self.finder = ExternalIdFinder(documents, clock, CHECK_BUDGET)
+        self.finder = ExternalIdFinder(documents, clock, CHECK_BUDGET, reachability)
         self.reachability = reachability
         self._settle = settle
         # The newest document before the batch began, and the newest it has made since.
@@ -158,15 +150,20 @@ class Engine:
                 if found is None and settle and self.clock.monotonic() < settled:
                     # It may still be processed: look again once it cannot be any more.
                     self.doubted = True
-                    await self.clock.sleep(settled - self.clock.monotonic())
+                    await self.reachability.pause(settled - self.clock.monotonic())
                     found = await self._check(check, error)
                 if found is not None:
                     return found
                 maybe_happened = False
                 if error is not None and attempts >= _MAX_ATTEMPTS:
                     raise error
+            self.reachability.check()
             attempts += 1
             started = self.clock.monotonic()
+            trace = _trace.get()
+            processed_before = trace is not None and trace.maybe_processed
+            if trace is not None:  # until its outcome says otherwise: it may arrive
+                trace.maybe_processed = True
             try:
                 result = await attempt()
             except Exception as exc:
@@ -174,20 +171,24 @@ class Engine:
             else:
                 self.reachability.reached()
                 return result
-            self.reachability.failed(error)
+            self.reachability.failed(error, started)
             outcome = classify(error)
+            if trace is not None and outcome is not Outcome.MAYBE:
+                trace.maybe_processed = processed_before
             # After an attempt in doubt, "not a DRAFT any more" may be that attempt's doing.
             if outcome is Outcome.REJECTED and not (
                 uncertain and isinstance(error, InvalidDocumentStatusError)
             ):
                 raise error
             if outcome is Outcome.NOT_SENT:
-                # While Pacta is unreachable, `reachability` decides when to give up.
+                # A fail-closed limiter lets nothing out until it is repaired: no retry
+                # helps. While Pacta is unreachable, `reachability` decides when to stop.
                 unreachable = isinstance(error, APIConnectionError)
-                if attempts >= _MAX_ATTEMPTS and not unreachable:
+                hopeless = isinstance(error, RateLimiterUnavailableError)
+                if hopeless or (attempts >= _MAX_ATTEMPTS and not unreachable):
                     raise error
                 retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-                await self.clock.sleep(retry_after or backoff(min(attempts, _MAX_ATTEMPTS)))
+                await self.reachability.pause(retry_after or backoff(min(attempts, _MAX_ATTEMPTS)))
             else:
                 uncertain = maybe_happened = True
                 doubt_since = started
@@ -200,17 +201,20 @@ class Engine:
         tries = 0
         while True:
             tries += 1
-            await self.clock.sleep(backoff(tries))
+            await self.reachability.pause(backoff(tries))
+            started = self.clock.monotonic()
             try:
                 found = await check()
+            except Stopping:
+                raise
             except Exception as exc:
                 error = as_pacta_error(exc)
             else:
                 self.reachability.reached()
                 return found
-            if isinstance(error, RateLimiterUnavailableError):
-                raise error  # nothing leaves until the limiter is back: stops the batch
-            self.reachability.failed(error)
+            if isinstance(error, ConfigurationError | RateLimiterUnavailableError):
+                raise error  # no check leaves until that changes: it stops the batch
+            self.reachability.failed(error, started)
             refused = classify(error) is Outcome.REJECTED  # asking again will not help
             if refused or self.clock.monotonic() >= deadline:
                 what = f"after {cause}" if cause is not None else "in a run that stopped"

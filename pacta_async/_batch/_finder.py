@@ -13,6 +13,7 @@ from .._errors import PactaError, RateLimiterUnavailableError
 from .._validation import MAX_PER_PAGE
 from ..types import Document
 from ._outcome import Outcome, as_pacta_error, backoff, classify
+from ._reachability import Reachability
 
 if TYPE_CHECKING:
     from .._resources import Documents
@@ -43,13 +44,22 @@ class ExternalIdFinder:
 
     A page that fails is asked again (the scan resumes there, it does not start
     over) until `budget` seconds pass without one page succeeding: at 50% 5xx a
-    scan of 20 pages still finishes, at about twice its cost.
+    scan of 20 pages still finishes, at about twice its cost. Each page's fate goes to
+    `reachability`, if given, so a scan that cannot reach Pacta counts toward its
+    deadline as it goes.
     """
 
-    def __init__(self, documents: Documents, clock: Clock, budget: float) -> None:
+    def __init__(
+        self,
+        documents: Documents,
+        clock: Clock,
+        budget: float,
+        reachability: Reachability | None = None,
+    ) -> None:
         self._documents = documents
         self._clock = clock
         self._budget = budget
+        self._reachability = reachability
         self._lock = anyio.Lock()
         self._waiting: list[_Lookup] = []
         self.requests = 0  # list pages asked for, failures included
@@ -141,17 +151,27 @@ class ExternalIdFinder:
         tries = 0
         while True:
             tries += 1
+            if self._reachability is not None:
+                self._reachability.check()
             self.requests += 1
+            started = self._clock.monotonic()
             try:
                 listing = await self._documents.list(page=page, per_page=per_page)
             except Exception as exc:
                 error: PactaError = as_pacta_error(exc)
             else:
+                if self._reachability is not None:
+                    self._reachability.reached()
                 return listing.documents, listing.total_pages
+            if self._reachability is not None:
+                self._reachability.failed(error, started)
             # A fail-closed limiter lets no page out until it is fixed: asking again is no use.
             hopeless = isinstance(error, RateLimiterUnavailableError)
             if hopeless or classify(error) is Outcome.REJECTED:
                 raise error
             if self._clock.monotonic() >= deadline:
                 raise error
-            await self._clock.sleep(backoff(tries))
+            if self._reachability is None:
+                await self._clock.sleep(backoff(tries))
+            else:
+                await self._reachability.pause(backoff(tries))

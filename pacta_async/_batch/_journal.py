@@ -135,6 +135,7 @@ class Journal(Protocol):
     async def sent(self, key: str, document_id: int) -> None: ...
     async def failed(self, key: str, error: str) -> None: ...
     async def unknown(self, key: str, error: str) -> None: ...
+    async def pending(self, key: str) -> None: ...
     async def aclose(self) -> None: ...
 
 
@@ -160,6 +161,9 @@ class NoJournal:
         pass
 
     async def unknown(self, key: str, error: str) -> None:
+        pass
+
+    async def pending(self, key: str) -> None:
         pass
 
     async def aclose(self) -> None:
@@ -273,6 +277,10 @@ class SqliteJournal:
 
     async def unknown(self, key: str, error: str) -> None:
         await self._update(key, ItemState.UNKNOWN, document_id=None, error=error)
+
+    async def pending(self, key: str) -> None:
+        """Forget the item: none of its requests reached Pacta (no row is pending)."""
+        await self._run(self._write("DELETE FROM items WHERE key = ?", key))
 
     async def _update(
         self, key: str, state: ItemState, *, document_id: int | None, error: str | None

@@ -19,6 +19,7 @@ import attrs
 
 from .._errors import (
     AuthenticationError,
+    ConfigurationError,
     InvalidDocumentStatusError,
     InvalidInputError,
     NotFoundError,
@@ -68,7 +69,7 @@ def _keyed(external_id: str | None, batch_id: str, fingerprint: str) -> Prepared
 
 def _batch_fatal(error: PactaError) -> bool:
     """Errors that will fail every item alike: stop the batch at the first."""
-    return isinstance(error, AuthenticationError | RateLimiterUnavailableError)
+    return isinstance(error, AuthenticationError | ConfigurationError | RateLimiterUnavailableError)
 
 
 def _check_keys(item: object, required: set[str], optional: set[str], kind: str) -> None:

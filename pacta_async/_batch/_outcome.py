@@ -12,6 +12,8 @@ import enum
 from .._errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
     InvalidInputError,
     PactaError,
     RateLimitError,
@@ -35,9 +37,16 @@ def classify(error: PactaError) -> Outcome:
     # A fail-closed limiter refuses before anything leaves.
     if isinstance(error, RateLimitError | RateLimiterUnavailableError):
         return Outcome.NOT_SENT
-    if isinstance(error, APIConnectionError) and isinstance(error.__cause__, NOT_SENT_ERRORS):
+    cause = error.__cause__
+    if isinstance(error, APIConnectionError) and isinstance(cause, NOT_SENT_ERRORS):
         return Outcome.NOT_SENT
-    if isinstance(error, InvalidInputError) or (
+    # A total timeout that ran out between attempts (pacing, a backoff, a 429's wait):
+    # the transport repeats a POST only after an attempt that was not processed, so
+    # none was. (One that ran out in an attempt has that attempt's error as its cause.)
+    if isinstance(error, APITimeoutError) and (cause is None or isinstance(cause, RateLimitError)):
+        return Outcome.NOT_SENT
+    # Misconfigured (a limiter that cannot run here): refused before anything left.
+    if isinstance(error, InvalidInputError | ConfigurationError) or (
         isinstance(error, APIStatusError) and error.status_code < 500
     ):
         return Outcome.REJECTED

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from .._clock import Clock
 from ..types import Document
 from ._batch import DEFAULT_UNREACHABLE_TIMEOUT
-from ._engine import CHECK_BUDGET, Engine, Reachability, in_engine
+from ._engine import CHECK_BUDGET, Engine, in_engine
 from ._finder import ExternalIdFinder
 from ._journal import NoJournal
+from ._reachability import Reachability
 
 if TYPE_CHECKING:
     from .._resources import Documents, Templates
@@ -50,13 +51,10 @@ async def create_once(
     """
     if in_engine.get():  # a batch's request: its engine checks and settles it
         return await create()
+    reachability = Reachability(clock, DEFAULT_UNREACHABLE_TIMEOUT)
     engine = Engine(
-        documents,
-        templates,
-        clock,
-        NoJournal(),
-        None,
-        settle=settle,
-        reachability=Reachability(clock, DEFAULT_UNREACHABLE_TIMEOUT),
+        documents, templates, clock, NoJournal(), None, settle=settle, reachability=reachability
     )
-    return await engine.create_once(create, external_id, maybe_created=False)
+    return await reachability.enforce(
+        lambda: engine.create_once(create, external_id, maybe_created=False)
+    )

@@ -8,9 +8,9 @@ Each result goes to the results CSV as it arrives, flushed, with its input's row
 a kill loses nothing already reported. SIGINT and SIGTERM let in-flight items finish
 (for a grace period) before the batch stops; see `_stop`.
 
-Exit status: 0 every item sent (or skipped as already sent), 1 some item failed or
-the API refused the job, 2 bad input or configuration, 130 interrupted (SIGINT),
-143 terminated (SIGTERM).
+Exit status: 0 every item sent (or skipped as already sent), 1 some item failed, the
+API refused the job or Pacta stayed unreachable, 2 bad input or configuration, 130
+interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -25,9 +25,21 @@ from typing import IO, Any
 
 import anyio
 
-from .._batch import DEFAULT_CONCURRENCY, BatchSummary, ItemResult, ItemStatus
+from .._batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_UNREACHABLE_TIMEOUT,
+    BatchSummary,
+    ItemResult,
+    ItemStatus,
+)
 from .._client import PactaClient
-from .._errors import ConfigurationError, InvalidInputError, JournalError, PactaError
+from .._errors import (
+    ConfigurationError,
+    InvalidInputError,
+    JournalError,
+    PactaError,
+    ServerUnreachableError,
+)
 from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
@@ -104,6 +116,14 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         "item is repeated only after it (default: the timeout plus 10s)",
     )
     parser.add_argument(
+        "--unreachable-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_UNREACHABLE_TIMEOUT,
+        help="stop (resumably) once no request has reached Pacta for this long "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
         "--journal",
         metavar="FILE",
         type=Path,
@@ -172,7 +192,11 @@ def _batch_options(args: argparse.Namespace, source: Path | None) -> dict[str, A
     batch_id = args.batch_id
     if batch_id is None and source is not None:
         batch_id = source.stem or None
-    return {"batch_id": batch_id, "settle_window": args.settle_window}
+    return {
+        "batch_id": batch_id,
+        "settle_window": args.settle_window,
+        "unreachable_timeout": args.unreachable_timeout,
+    }
 
 
 class _Report:
@@ -246,6 +270,10 @@ def _run_batch(
                 results.close()
     except (InvalidInputError, JournalError, ConfigurationError, InputError) as exc:
         return fail(str(exc), 2)
+    except ServerUnreachableError as exc:
+        if latest:
+            _print_summary(latest[0], report, args)
+        return fail(f"{exc}; {_rerun_hint(args)}", 1)
     except PactaError as exc:
         return fail(str(exc), 1)
     if stopper.signal is None and summary is not None:
@@ -265,11 +293,13 @@ def _stopped(
         print("Stopped before any item finished.")
     if stopper.cancelled and stopper.in_flight:
         print(f"{stopper.in_flight} items were cancelled in flight; a rerun checks them first.")
+    return fail(f"{signum.name}: interrupted; {_rerun_hint(args)}", _STATUS[signum])
+
+
+def _rerun_hint(args: argparse.Namespace) -> str:
     if args.journal is None:
-        hint = "without --journal, a rerun checks Pacta first for what was sent"
-    else:
-        hint = f"rerun with --journal {args.journal} to finish"
-    return fail(f"{signum.name}: interrupted; {hint}", _STATUS[signum])
+        return "without --journal, a rerun checks Pacta first for what was sent"
+    return f"rerun with --journal {args.journal} to finish"
 
 
 def _show_notices() -> None:

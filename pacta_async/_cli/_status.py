@@ -18,7 +18,7 @@ import anyio
 from .._batch._journal import JournalRow, open_journal
 from .._client import PactaClient
 from .._errors import ConfigurationError, JournalError, PactaError
-from .._watch import _look_up
+from .._watch import look_up
 from ..types import Document
 from ._output import Subparsers, add_timeout_option, fail, print_table
 
@@ -63,7 +63,7 @@ def _run_status(args: argparse.Namespace) -> int:
         async with PactaClient(
             args.token, base_url=args.base_url, total_timeout=args.timeout
         ) as client:
-            found, _ = await _look_up(client.documents, wanted, {}) if wanted else ({}, 0)
+            found, _ = await look_up(client.documents, wanted)
         return rows, found
 
     try:

@@ -12,6 +12,7 @@ runs on asyncio, so this limiter does too; `TokenBucketLimiter` also runs on tri
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import logging
@@ -233,6 +234,7 @@ class RedisRateLimiter:
     async def acquire(
         self, *, send: bool, place: int | None = None, timeout: float | None = None
     ) -> int:
+        _require_asyncio()
         if place is None:
             place = next(self._places)
         deadline = None if timeout is None else self._clock.monotonic() + timeout
@@ -354,6 +356,17 @@ class RedisRateLimiter:
 # Retry-After goes to Redis in microseconds (exact in a double up to ~280 years);
 # ten years is plenty to refuse.
 _LONGEST = 10 * 365 * 24 * 3600.0
+
+
+def _require_asyncio() -> None:
+    """A clear error on trio, before anything is sent (redis-py's would be a RuntimeError)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise ConfigurationError(
+            "RedisRateLimiter needs asyncio (redis-py's async client does not run on trio); "
+            "use TokenBucketLimiter there"
+        ) from None
 
 
 def _text(item: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,9 +13,11 @@ import anyio
 import pytest
 
 from pacta_async import PactaClient, RecipientParam
+from pacta_async._cli import _batch as _cli_batch
 from pacta_async._cli import main
 from pacta_async.testing import ReferenceServer
 
+from ..redis_server import free_port
 from .support import PDF, REQUESTS_PER_MINUTE, SENDS_PER_MINUTE, fast_server, make_drafts
 
 T = TypeVar("T")
@@ -285,3 +288,30 @@ def test_a_row_is_numbered_by_the_line_it_starts_on(
     assert main([*command, *LIMITS]) == 0
     lines = {r["email"]: r["line"] for r in read_results(results)}
     assert lines == {"ann@x.io": "2", "bob@x.io": "5"}
+
+
+def test_a_server_unreachable_past_the_deadline_is_one_error_line_with_the_rerun_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = _cli_batch._client
+    # No transport retries: the refused connections fail at once, in real time.
+    monkeypatch.setattr(
+        _cli_batch, "_client", lambda args: client(args).with_options(max_retries=0)
+    )
+    monkeypatch.setattr(logging.getLogger("pacta_async.batch"), "handlers", [])
+    rows = write_csv(tmp_path / "people.csv", [["Ann", "ann@x.io", ""]])
+    journal = tmp_path / "j"
+    status = main(
+        [
+            *("batch", "generate", "1", str(rows), "--placeholder", "1"),
+            *("--token", "api_test", "--base-url", f"http://127.0.0.1:{free_port()}"),
+            *("--journal", str(journal), "--unreachable-timeout", "0"),
+        ]
+    )
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("pacta-async: error:")]
+    assert status == 1
+    assert len(errors) == 1
+    assert "Pacta unreachable since" in errors[0]
+    assert errors[0].endswith(f"rerun with --journal {journal} to finish")
+    assert "Traceback" not in err

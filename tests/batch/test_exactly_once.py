@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pacta_async import GenerateItem, ItemResult, ItemStatus, PactaClient, UnknownOutcomeError
+from pacta_async._batch._engine import CHECK_BUDGET
 from pacta_async.testing import SEND_ROUTES, FakeClock, Faults, ReferenceServer
 
 from .support import (
@@ -153,6 +154,8 @@ async def test_a_generate_whose_check_keeps_failing_is_found_on_the_rerun(
             items,
             journal=journal,
             on_result=results.append,
+            # Past the check budget, before the batch would stop as Pacta unreachable.
+            unreachable_timeout=10 * CHECK_BUDGET,
         )
         assert summary.unknown == 3
         assert all(isinstance(r.error, UnknownOutcomeError) for r in results)

@@ -5,6 +5,7 @@ a journal reused against another account, a token revoked mid-batch."""
 from __future__ import annotations
 
 import collections
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -106,23 +107,34 @@ async def test_inserting_a_row_resends_nothing(client_and_journal: tuple) -> Non
     assert set(counts.values()) == {1}
 
 
-@pytest.mark.parametrize("damage", ["none", "empty", "deleted", "no_journal"])
+@pytest.mark.parametrize("damage", ["none", "copied alone", "empty", "deleted", "no_journal"])
 async def test_a_rerun_with_a_lost_journal_or_none_finds_what_was_sent(
     client_and_journal: tuple,  # type: ignore[type-arg]
     damage: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client, journal = client_and_journal
     template_id, placeholder = await make_template(client)
     rows = people(placeholder, 30)
     await client.batch.generate_many(template_id, rows[:20], journal=journal)
-    if damage == "empty":
+    if damage == "copied alone":  # no -wal or -journal file beside it holds anything
+        assert all(p.stat().st_size == 0 for p in journal.parent.iterdir() if p != journal)
+        copy = journal.with_name("copy.journal")
+        shutil.copyfile(journal, copy)
+        journal = copy
+    elif damage == "empty":
         journal.write_bytes(b"")
     elif damage == "deleted":
         journal.unlink()
+    caplog.clear()
     summary = await client.batch.generate_many(
         template_id, rows, journal=None if damage == "no_journal" else journal
     )
     assert (summary.sent, summary.skipped) == (10, 20)
+    # Without a journal that vouches for the batch, it says it checks Pacta, and the cost.
+    notices = [r.getMessage() for r in caplog.records if r.name == "pacta_async.batch"]
+    vouched = damage in {"none", "copied alone"}
+    assert any("one request per 100 documents" in notice for notice in notices) != vouched
     counts = await documents_by_external_id(client)
     assert len(counts) == 30
     assert set(counts.values()) == {1}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import pacta_async
 from pacta_async._cli import main
 from pacta_async.testing import Faults, ReferenceServer
 
@@ -106,3 +107,8 @@ def test_the_reference_server_script_names_the_missing_extra_in_one_line() -> No
         "pacta-async: error: pacta_async.testing (the reference server) needs the 'server' "
         "extra, and uvicorn is not installed: pip install 'pacta-async[server]'"
     ]
+
+
+def test_the_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pacta-async {pacta_async.__version__}"
