@@ -40,6 +40,10 @@ class _HasId(Protocol):
 
 
 Page = tuple[Iterable[T], int]  # (items, totalPages)
+# A consumer that never awaits still gives the prefetch a turn this often (in items),
+# and at the first item of each page, so the next request goes out at once. A turn is
+# a pass of the event loop: one per item would cost more than many consumers' own work.
+_TURN_EVERY = 10
 
 
 class _Prefetch(Generic[R]):
@@ -95,6 +99,7 @@ class _Items(AsyncIterator[T]):
         self._next: Callable[[], Awaitable[Page[T]]] | None = lambda: fetch_page(1)
         self._lowest_seen: int | None = None
         self._prefetch: _Prefetch[Page[T]] | None = None  # the next page's, while it runs
+        self._handed = 0  # items handed out from this page
 
     def _start(self, page: int) -> Callable[[], Awaitable[Page[T]]]:
         group = self._task_group()
@@ -112,8 +117,9 @@ class _Items(AsyncIterator[T]):
                 if self._lowest_seen is not None and item.id >= self._lowest_seen:
                     continue  # shifted here from an earlier page by a newer document
                 self._lowest_seen = item.id
-                if self._prefetch is not None and self._prefetch.pending:
-                    # Give the prefetch a turn even if the consumer never awaits.
+                turn = self._handed % _TURN_EVERY == 0
+                self._handed += 1
+                if turn and self._prefetch is not None and self._prefetch.pending:
                     await anyio.lowlevel.checkpoint()
                 return item
             if self._next is None:
@@ -122,6 +128,7 @@ class _Items(AsyncIterator[T]):
             items, total_pages = await self._next()
             self._page += 1
             self._items = iter(items)
+            self._handed = 0
             more = bool(items) and self._page < total_pages
             self._next = self._start(self._page + 1) if more else None
 

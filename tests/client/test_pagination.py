@@ -97,22 +97,23 @@ async def test_the_next_page_is_fetched_while_this_one_is_consumed() -> None:
 
 
 async def test_the_prefetch_gets_its_turns_when_the_consumer_never_awaits() -> None:
-    finished: list[int] = []
+    turns: list[int] = []  # how many items of page 1 were out at each turn of page 2's fetch
+    seen: list[int] = []
 
     async def fetch(page: int) -> tuple[list[Item], int]:
         if page == 2:
-            await anyio.lowlevel.checkpoint()  # a fetch takes more than one turn
-            await anyio.lowlevel.checkpoint()
-            finished.append(page)
-        return [Item(100 - page * 10 - i) for i in range(3)], 2
+            for _ in range(3):  # a fetch takes several turns
+                turns.append(len(seen))
+                await anyio.lowlevel.checkpoint()
+            turns.append(len(seen))
+        return [Item(1000 - page * 100 - i) for i in range(25)], 2
 
-    seen = []
     async with AsyncPager(fetch) as pager:
         async for item in pager:  # the body never awaits
             seen.append(item.id)
-            if len(seen) == 3:
-                assert finished == [2]  # done before page 1 is used up
-    assert seen == [90, 89, 88, 80, 79, 78]
+    # The request goes out at the first item, then the fetch gets a turn every 10 items.
+    assert turns == [0, 10, 20, 25]
+    assert seen == [*range(900, 875, -1), *range(800, 775, -1)]
 
 
 async def test_without_a_block_pages_are_fetched_on_demand() -> None:
