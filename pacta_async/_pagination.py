@@ -40,9 +40,9 @@ class _HasId(Protocol):
 
 
 Page = tuple[Iterable[T], int]  # (items, totalPages)
-# A consumer that never awaits still gives the prefetch a turn this often (in items),
-# and at the first item of each page, so the next request goes out at once. A turn is
-# a pass of the event loop: one per item would cost more than many consumers' own work.
+# A consumer that never awaits still gives the prefetch turns: at each of a page's first
+# items (the next request needs a few to go out), then at every tenth. A turn is a pass
+# of the event loop: one per item would cost more than many consumers' own work.
 _TURN_EVERY = 10
 
 
@@ -117,7 +117,7 @@ class _Items(AsyncIterator[T]):
                 if self._lowest_seen is not None and item.id >= self._lowest_seen:
                     continue  # shifted here from an earlier page by a newer document
                 self._lowest_seen = item.id
-                turn = self._handed % _TURN_EVERY == 0
+                turn = self._handed < _TURN_EVERY or self._handed % _TURN_EVERY == 0
                 self._handed += 1
                 if turn and self._prefetch is not None and self._prefetch.pending:
                     await anyio.lowlevel.checkpoint()
