@@ -78,7 +78,7 @@ def _from_parse_error(
     return _invalid(response, expected, f"{type(exc).__name__}: {exc}", None)
 
 
-class _Items(Iterator[T]):
+class _LazyModels(Iterator[T]):
     """A page's items, each built as it is reached. A malformed one fails this read and
     every later one, so a walk resumed after the error cannot skip past it."""
 
@@ -150,9 +150,9 @@ class Resource:
         """One page of a list, as `listing` (`{key: [...], "totalPages": n}`) for the pager.
 
         Only the JSON is decoded here; each item is built as the pager hands it out, in
-        the consumer's own time, while the next page is already on its way, so the walk
-        waits for the server alone, not for building the models of every page as well.
-        A malformed item raises `ResponseValidationError` when it is reached.
+        the consumer's own time, while the next page is already on its way, so the next
+        request does not wait for every model of this page to be built first. A
+        malformed item raises `ResponseValidationError` when it is reached.
         """
         options = request_options(timeout=timeout, max_retries=max_retries)
         with options:
@@ -164,7 +164,7 @@ class Resource:
             raise _invalid(response, listing, "a list is missing", key)
         if not isinstance(total_pages, int) or isinstance(total_pages, bool):
             raise _invalid(response, listing, "a page count is missing", "totalPages")
-        return _Items(response, items, item, listing), total_pages
+        return _LazyModels(response, items, item, listing), total_pages
 
     async def _call_no_content(
         self,
