@@ -21,6 +21,9 @@ prefetch (page n+1 requested in a task while page n is consumed) and the same
 consumer, storing the JSON dicts as they come. The SDK's prefetching walk must take
 at most 1.05x as long. The floor is the server's own time for the walk, page by page
 (200 x its latency), which no client can beat. CPU seconds are the client process's.
+On 2 shared cores one run of each swings by 20% either way, so the two run in 3
+alternating pairs and the pair with the median ratio is reported (its prefetching run
+is also the one set against page by page).
 
 A second pair of runs, for information, uses a consumer that only computes (0.2 ms
 of CPU per document) and never awaits: the prefetch task then cannot run until the
@@ -60,6 +63,7 @@ WRITE_EVERY = 100
 WRITE_SECONDS = 0.02
 SPEEDUP_TARGET = 1.6
 PEER_TARGET = 1.05  # the SDK's prefetching walk over the hand-written httpx loop's
+PAIRS = 3  # alternating (prefetch, httpx) runs; the pair with the median ratio is reported
 RSS_TARGET = 30 * 1_000_000  # 30 MB
 CPU_PER_ITEM = 0.0002  # the compute-only consumer's work per document
 
@@ -190,11 +194,20 @@ def coordinate() -> bool:
             server.address, "faults", rules=[{"latency": LATENCY, "routes": ["GET /documents"]}]
         )
         pages = run_variant(server.address, token, "pages", "bulk-write")
-        prefetched = run_variant(server.address, token, "prefetch", "bulk-write")
-        peer = run_variant(server.address, token, "httpx", "bulk-write")
+        pairs = [
+            (
+                run_variant(server.address, token, "prefetch", "bulk-write"),
+                run_variant(server.address, token, "httpx", "bulk-write"),
+            )
+            for _ in range(PAIRS)
+        ]
+        pairs.sort(key=lambda pair: pair[0]["seconds"] / pair[1]["seconds"])
+        prefetched, peer = pairs[len(pairs) // 2]
         cpu_pages = run_variant(server.address, token, "pages", "cpu")
         cpu_prefetched = run_variant(server.address, token, "prefetch", "cpu")
-    complete = pages["documents"] == prefetched["documents"] == DOCUMENTS
+    complete = pages["documents"] == DOCUMENTS and all(
+        run["documents"] == DOCUMENTS for pair in pairs for run in pair
+    )
     speedup = pages["seconds"] / prefetched["seconds"]
     ok = row(
         f"pagination: {DOCUMENTS:,} docs, +{LATENCY * 1000:.0f} ms/page, prefetch vs page by page",
@@ -204,18 +217,21 @@ def coordinate() -> bool:
     )
     floor = DOCUMENTS / 100 * LATENCY
     against_peer = prefetched["seconds"] / peer["seconds"]
+    ratios = ", ".join(f"{a['seconds'] / b['seconds']:.2f}x" for a, b in pairs)
     ok &= row(
         "pagination: prefetch beside a hand-written httpx loop with prefetch",
         f"{prefetched['seconds']:.2f} s ({prefetched['cpu']:.2f} CPU s) vs "
-        f"{peer['seconds']:.2f} s ({peer['cpu']:.2f} CPU s) = {against_peer:.2f}x; "
+        f"{peer['seconds']:.2f} s ({peer['cpu']:.2f} CPU s) = {against_peer:.2f}x "
+        f"(median of {PAIRS} alternating pairs: {ratios}); "
         f"floor (200 pages x {LATENCY * 1000:.0f} ms latency, nothing else) {floor:.2f} s",
         f"<= {PEER_TARGET}x",
-        peer["documents"] == DOCUMENTS and against_peer <= PEER_TARGET,
+        complete and against_peer <= PEER_TARGET,
     )
-    growth = max(pages["rss_growth"], prefetched["rss_growth"])
+    prefetch_growth = max(pair[0]["rss_growth"] for pair in pairs)
+    growth = max(pages["rss_growth"], prefetch_growth)
     ok &= row(
         "pagination: peak RSS growth",
-        f"prefetch +{prefetched['rss_growth'] / 1e6:.1f} MB, "
+        f"prefetch +{prefetch_growth / 1e6:.1f} MB, "
         f"page by page +{pages['rss_growth'] / 1e6:.1f} MB",
         "< 30 MB",
         growth < RSS_TARGET,

@@ -28,7 +28,7 @@ STEPS = [
     ("ratelimit_peers", "ratelimit_peers.py", 240),
     ("ratelimit_redis", "ratelimit_redis.py", 180),
     ("retries_and_lines", "retries_and_lines.py", 120),
-    ("pagination", "pagination.py", 150),
+    ("pagination", "pagination.py", 240),
     ("upload", "upload.py", 120),
     ("signed_out", "signed_out.py", 180),
     ("regenerate", "regenerate.py", 120),

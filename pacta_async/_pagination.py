@@ -11,11 +11,16 @@ breaks when the loop is left early, or the generator is closed from another task
 it fetches each page when needed, holds nothing between items, and can be abandoned at
 any point. `async with pager as items:` is the block: the next page is fetched in its
 own task group while the current one is consumed, and leaving the block ends it.
+
+A page's items may be any iterable: the resources hand over iterators that build each
+model only when it is reached, so with a block the next page is requested as soon as
+this one's body is in, and the models are built in the consumer's turn, while the
+next page is on its way, rather than in front of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -34,7 +39,11 @@ class _HasId(Protocol):
     def id(self) -> int: ...
 
 
-Page = tuple[list[T], int]  # (items, totalPages)
+Page = tuple[Iterable[T], int]  # (items, totalPages)
+# A consumer that never awaits still gives the prefetch turns: at each of a page's first
+# items (the next request needs a few to go out), then at every tenth. A turn is a pass
+# of the event loop: one per item would cost more than many consumers' own work.
+_TURN_EVERY = 10
 
 
 class _Prefetch(Generic[R]):
@@ -49,6 +58,10 @@ class _Prefetch(Generic[R]):
         self._result: R | None = None
         self._error: Exception | None = None
         self._finished = False
+
+    @property
+    def pending(self) -> bool:
+        return not self._done.is_set()
 
     async def run(self) -> None:
         try:
@@ -85,15 +98,17 @@ class _Items(AsyncIterator[T]):
         self._items: Iterator[T] = iter(())
         self._next: Callable[[], Awaitable[Page[T]]] | None = lambda: fetch_page(1)
         self._lowest_seen: int | None = None
-        self._prefetching = False
+        self._prefetch: _Prefetch[Page[T]] | None = None  # the next page's, while it runs
+        self._handed = 0  # items handed out from this page
 
     def _start(self, page: int) -> Callable[[], Awaitable[Page[T]]]:
         group = self._task_group()
-        self._prefetching = group is not None
         if group is None:
+            self._prefetch = None
             return lambda: self._fetch_page(page)
         prefetch: _Prefetch[Page[T]] = _Prefetch(lambda: self._fetch_page(page))
         group.start_soon(prefetch.run)
+        self._prefetch = prefetch
         return prefetch.get
 
     async def __anext__(self) -> T:
@@ -102,8 +117,9 @@ class _Items(AsyncIterator[T]):
                 if self._lowest_seen is not None and item.id >= self._lowest_seen:
                     continue  # shifted here from an earlier page by a newer document
                 self._lowest_seen = item.id
-                if self._prefetching:
-                    # Give the prefetch a turn even if the consumer never awaits.
+                turn = self._handed < _TURN_EVERY or self._handed % _TURN_EVERY == 0
+                self._handed += 1
+                if turn and self._prefetch is not None and self._prefetch.pending:
                     await anyio.lowlevel.checkpoint()
                 return item
             if self._next is None:
@@ -112,6 +128,7 @@ class _Items(AsyncIterator[T]):
             items, total_pages = await self._next()
             self._page += 1
             self._items = iter(items)
+            self._handed = 0
             more = bool(items) and self._page < total_pages
             self._next = self._start(self._page + 1) if more else None
 

@@ -4,7 +4,7 @@ success answer into a model, or into a typed error when the body is not Pacta's.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
@@ -51,14 +51,19 @@ def _invalid(
     )
 
 
-def parse_model(response: httpx.Response, expected: type[T]) -> T:
-    """The body as `expected`, or `ResponseValidationError` saying what is wrong with it."""
+def _json_object(response: httpx.Response, expected: type[Any]) -> dict[str, Any]:
     try:
         data = json.loads(response.content)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise _invalid(response, expected, "not JSON", None) from None
     if not isinstance(data, dict):
         raise _invalid(response, expected, f"a JSON {type(data).__name__}, not an object", None)
+    return data
+
+
+def parse_model(response: httpx.Response, expected: type[T]) -> T:
+    """The body as `expected`, or `ResponseValidationError` saying what is wrong with it."""
+    data = _json_object(response, expected)
     try:
         return expected.from_dict(data)
     except _PARSE_ERRORS as exc:
@@ -71,6 +76,30 @@ def _from_parse_error(
     if isinstance(exc, KeyError) and exc.args:
         return _invalid(response, expected, "a required field is missing", str(exc.args[0]))
     return _invalid(response, expected, f"{type(exc).__name__}: {exc}", None)
+
+
+class _LazyModels(Iterator[T]):
+    """A page's items, each built as it is reached. A malformed one fails this read and
+    every later one, so a walk resumed after the error cannot skip past it."""
+
+    def __init__(
+        self, response: httpx.Response, items: list[Any], item: type[T], listing: type[Any]
+    ) -> None:
+        self._response = response
+        self._items = iter(items)
+        self._item = item
+        self._listing = listing
+        self._error: ResponseValidationError | None = None
+
+    def __next__(self) -> T:
+        if self._error is not None:
+            raise self._error
+        data = next(self._items)
+        try:
+            return self._item.from_dict(data)
+        except _PARSE_ERRORS as exc:
+            self._error = _from_parse_error(self._response, self._listing, exc)
+            raise self._error from None
 
 
 class Resource:
@@ -106,6 +135,36 @@ class Resource:
             return parsed
         assert received.response is not None  # the transport records every success
         return parse_model(received.response, expected)
+
+    async def _page(
+        self,
+        path: str,
+        params: Mapping[str, str | int],
+        key: str,
+        item: type[T],
+        listing: type[Any],
+        *,
+        timeout: Timeout,
+        max_retries: int | None,
+    ) -> tuple[Iterator[T], int]:
+        """One page of a list, as `listing` (`{key: [...], "totalPages": n}`) for the pager.
+
+        Only the JSON is decoded here; each item is built as the pager hands it out, in
+        the consumer's own time, while the next page is already on its way, so the next
+        request does not wait for every model of this page to be built first. A
+        malformed item raises `ResponseValidationError` when it is reached.
+        """
+        options = request_options(timeout=timeout, max_retries=max_retries)
+        with options:
+            # Error statuses never come back: the transport raises them typed.
+            response = await self._api.get_async_httpx_client().get(path, params=params)
+        data = _json_object(response, listing)
+        items, total_pages = data.get(key), data.get("totalPages")
+        if not isinstance(items, list):
+            raise _invalid(response, listing, "a list is missing", key)
+        if not isinstance(total_pages, int) or isinstance(total_pages, bool):
+            raise _invalid(response, listing, "a page count is missing", "totalPages")
+        return _LazyModels(response, items, item, listing), total_pages
 
     async def _call_no_content(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
@@ -309,15 +309,20 @@ class Documents(Resource):
         check_paging(1, per_page)
         checked = None if status is None else check_enum(status, DocumentStatus, "status")
 
-        async def fetch(page: int) -> tuple[list[Document], int]:
-            result = await self.list(
-                page=page,
-                per_page=per_page,
-                status=checked,
+        params: dict[str, str | int] = {"perPage": per_page}
+        if checked is not None:
+            params["status"] = checked.value
+
+        async def fetch(page: int) -> tuple[Iterator[Document], int]:
+            return await self._page(
+                "/documents",
+                {"page": page, **params},
+                "documents",
+                Document,
+                DocumentList,
                 timeout=timeout,
                 max_retries=max_retries,
             )
-            return result.documents, result.total_pages
 
         return AsyncPager(fetch)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pacta_api.api.templates import (
@@ -93,11 +93,16 @@ class Templates(Resource):
         """Every template, newest first, each yielded once."""
         check_paging(1, per_page)
 
-        async def fetch(page: int) -> tuple[list[Template], int]:
-            result = await self.list(
-                page=page, per_page=per_page, timeout=timeout, max_retries=max_retries
+        async def fetch(page: int) -> tuple[Iterator[Template], int]:
+            return await self._page(
+                "/templates",
+                {"page": page, "perPage": per_page},
+                "templates",
+                Template,
+                TemplateList,
+                timeout=timeout,
+                max_retries=max_retries,
             )
-            return result.templates, result.total_pages
 
         return AsyncPager(fetch)
 

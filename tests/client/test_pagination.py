@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
-from pacta_async import AsyncPager, InvalidInputError
+from pacta_async import AsyncPager, InvalidInputError, ResponseValidationError
 
 from .support import Script, document, make_client
 
@@ -41,6 +42,39 @@ async def test_documents_shifted_by_new_ones_are_not_yielded_twice() -> None:
     assert ids == [6, 5, 4, 3, 2, 1]
 
 
+async def test_documents_are_built_as_they_are_reached_and_a_bad_one_stops_the_walk() -> None:
+    bad = document(2)
+    del bad["title"]
+    page = {"documents": [document(3), bad, document(1)], "totalPages": 1}
+    script = Script([httpx.Response(200, json=page)])
+    async with make_client(script) as client:
+        documents = aiter(client.documents.iter())
+        assert (await anext(documents)).id == 3  # yielded before the bad one is read
+        for _ in range(2):  # asked again, the walk does not skip past the bad document
+            with pytest.raises(ResponseValidationError, match="not a valid DocumentList") as e:
+                await anext(documents)
+            assert e.value.field == "title"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"documents": 3, "totalPages": 1}, "documents"),
+        ({"documents": [], "totalPages": "1"}, "totalPages"),
+        ({"documents": []}, "totalPages"),
+        ([], None),
+    ],
+)
+async def test_a_page_of_the_wrong_shape_is_a_validation_error(
+    body: object, field: str | None
+) -> None:
+    script = Script([httpx.Response(200, json=body)])
+    async with make_client(script) as client:
+        with pytest.raises(ResponseValidationError) as raised:
+            [d async for d in client.documents.iter()]
+    assert raised.value.field == field
+
+
 async def test_the_next_page_is_fetched_while_this_one_is_consumed() -> None:
     started: list[int] = []
     release = anyio.Event()
@@ -60,6 +94,29 @@ async def test_the_next_page_is_fetched_while_this_one_is_consumed() -> None:
                 assert started == [1, 2]  # page 2 requested before page 1 is done
                 release.set()
     assert seen == [90, 89, 88, 80, 79, 78]
+
+
+async def test_the_prefetch_gets_its_turns_when_the_consumer_never_awaits() -> None:
+    turns: list[int] = []  # how many items of page 1 were out at each turn of page 2's fetch
+    seen: list[int] = []
+
+    async def fetch(page: int) -> tuple[list[Item], int]:
+        if page == 2:
+            for _ in range(12):  # a fetch takes several turns
+                turns.append(len(seen))
+                await anyio.lowlevel.checkpoint()
+            turns.append(len(seen))
+        return [Item(1000 - page * 100 - i) for i in range(25)], 2
+
+    async with AsyncPager(fetch) as pager:
+        async for item in pager:  # the body never awaits
+            seen.append(item.id)
+    # A turn at each of the first 10 items, then every 10 (trio may run the waiting task
+    # only at the consumer's next turn), not at every item, nor only at the page's end.
+    assert turns[0] in (0, 1)
+    assert set(turns) <= {*range(11), 20, 25}
+    assert any(10 <= n <= 20 for n in turns)
+    assert seen == [*range(900, 875, -1), *range(800, 775, -1)]
 
 
 async def test_without_a_block_pages_are_fetched_on_demand() -> None:
