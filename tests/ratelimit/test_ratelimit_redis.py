@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 
 from pacta_async import RateLimiter, RateLimitError, RateLimiterUnavailableError, RedisRateLimiter
 from pacta_async._errors import status_error_from_response
-from pacta_async._ratelimit import _local, _redis
+from pacta_async._ratelimit import _base
 from pacta_async.testing import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exact GCRA timings, as in the local limiter's tests; the jitter allowance is
     tested below."""
-    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.0)
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.0)  # the local fallback
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.0)  # the fallback's too
 
 
 TOKEN = "api_9f3c2b7e4d1a_do_not_store_me"
@@ -324,7 +323,7 @@ async def test_returns_to_redis_when_it_is_back(redis_port: int) -> None:
 async def test_the_jitter_allowance_applies_in_the_script(
     clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = RedisRateLimiter(
         clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
@@ -333,6 +332,43 @@ async def test_the_jitter_allowance_applies_in_the_script(
     for _ in range(7):
         assert await requested_wait(limiter, clock, send=False) == 0
     assert await requested_wait(limiter, clock, send=False) > 0
+
+
+async def test_the_allowance_is_measured_as_in_process(
+    clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twice the longest round trip, as in-process (the fake clock makes the call to
+    Redis take no time): 2 x 0.02 s leaves 0.86 s of tolerance, 1 + 8 at once."""
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
+    )
+    await limiter.observe(200, httpx.Headers(), round_trip=0.02)
+    for _ in range(9):
+        assert await requested_wait(limiter, clock, send=False) == 0
+    assert await requested_wait(limiter, clock, send=False) > 0
+
+
+async def test_every_worker_keeps_the_largest_allowance_any_measured(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    """A request of the slow worker may still be on its way when the fast one's leaves,
+    so the fast one trims the burst by the slow one's allowance too: 0.9 s - 2 x 0.3 s
+    leaves room for 1 + 3 at once between them, not 1 + 8."""
+    clock = FakeClock()
+    slow, fast = (
+        RedisRateLimiter(
+            clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
+        )
+        for _ in range(2)
+    )
+    await slow.observe(200, httpx.Headers(), round_trip=0.3)
+    await fast.observe(200, httpx.Headers(), round_trip=0.01)
+    assert await requested_wait(slow, clock, send=False) == 0
+    for _ in range(3):
+        assert await requested_wait(fast, clock, send=False) == 0
+    assert await requested_wait(fast, clock, send=False) > 0
 
 
 async def test_a_worker_with_a_bigger_burst_cannot_push_the_others_out(
