@@ -43,7 +43,11 @@ from tests.redis_server import running_redis
 GENERAL = 100_000  # per minute: out of the way
 WORKERS = 2
 USE_TARGET = 0.95
-START_DELAY = 3.0  # seconds for the workers to import and connect before the start
+# From the last worker's READY to the common start: enough to hand every worker the
+# start time. Workers start on a signal, not on a fixed delay after they were spawned:
+# on a loaded machine importing and connecting can take longer than any fixed delay,
+# and a worker that starts alone finds the key holding only its own limits.
+START_MARGIN = 0.2
 
 
 @contextlib.contextmanager
@@ -78,7 +82,9 @@ async def work(args: argparse.Namespace) -> dict[str, object]:
             on_retry=retries,
         ) as client:
             await client.documents.get(ids[0])  # connect to both servers before the start
-            await anyio.sleep(max(0.0, args.start_at - time.monotonic()))
+            print("READY", flush=True)
+            start_at = float(await anyio.to_thread.run_sync(sys.stdin.readline))
+            await anyio.sleep(max(0.0, start_at - time.monotonic()))
             elapsed, failures = await send_all(client, ids)
     finally:
         await redis_client.aclose()
@@ -95,22 +101,31 @@ def coordinate(args: argparse.Namespace, bursts: list[int]) -> bool:
         ids = control(address, "seed", token=token, count=args.count)["ids"]
         control(address, "limits", general=GENERAL, send=args.rate, send_burst=args.burst)
         control(address, "reset")
-        start_at = time.monotonic() + START_DELAY
         minimum = theoretical_minimum(args.count, args.burst, args.rate)
         log(f"{WORKERS} workers, {args.count} sends at {args.rate}/min shared (~{minimum:.0f} s)")
         workers = [
             subprocess.Popen(
                 [
                     *(PYTHON, __file__, "--worker", "--address", address, "--token", token),
-                    *("--redis-port", str(redis_port), "--start-at", repr(start_at)),
+                    *("--redis-port", str(redis_port)),
                     *("--rate", str(args.rate), "--client-burst", str(bursts[index])),
                     *("--ids", ",".join(map(str, ids[index::WORKERS]))),
                 ],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
             )
             for index in range(WORKERS)
         ]
+        for worker in workers:
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != "READY":
+                raise RuntimeError("a worker exited before it was ready")
+        start_at = time.monotonic() + START_MARGIN
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(f"{start_at!r}\n")
+            worker.stdin.flush()
         results = []
         for worker in workers:
             out, _ = worker.communicate(timeout=minimum * 3 + 60)
@@ -157,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--redis-port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--client-burst", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ids", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -1,5 +1,6 @@
 """What every limiter shares: the protocol the transport calls, Pacta's limits, and
-the building blocks both limiters use (a validated rate, a first-in first-out line).
+the building blocks both limiters use (a validated rate, a first-in first-out line,
+the measured arrival spread, and `LimiterBase`, which reads every response alike).
 
 Pacta allows each token 100 requests a minute and 30 sends a minute, and a send
 (`POST /documents/{id}/send`, `POST /templates/{id}/generate`) counts against both.
@@ -9,36 +10,45 @@ back to it, so one limiter per token paces every task that uses that token.
 
 from __future__ import annotations
 
+import abc
 import collections
 import heapq
 import itertools
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Literal, Protocol
 
 import anyio
 import anyio.lowlevel
 import attrs
 import httpx
 
-from .._clock import Clock
+from .._clock import Clock, SystemClock
 from .._errors import ConfigurationError, PactaError, RateLimitError, status_error_from_response
+from .._headers import parse_rate_limit_headers, parse_retry_after
 
 __all__ = [
     "DEFAULT_REQUESTS_PER_MINUTE",
     "DEFAULT_SENDS_PER_MINUTE",
     "JITTER_ALLOWANCE",
     "ArrivalSpread",
+    "LimiterBase",
+    "Observation",
     "PacingTimeout",
     "Rate",
     "RateLimiter",
+    "Scope",
     "WaitLine",
     "check_max_pause",
     "check_rate",
+    "read_response",
     "refusal_error",
+    "resume_after",
     "wait_event",
 ]
+
+Scope = Literal["general", "send"]
 
 # Pacta's documented limits per token.
 DEFAULT_REQUESTS_PER_MINUTE = 100
@@ -64,7 +74,7 @@ class ArrivalSpread:
     less than its round trip, but the request before it may still be on its way, and
     slower than any answered so far: the factor covers a round trip that doubles."""
 
-    def __init__(self, unmeasured: float = JITTER_ALLOWANCE) -> None:
+    def __init__(self, unmeasured: float) -> None:
         self._recent: collections.deque[float] = collections.deque(maxlen=_SPREAD_WINDOW)
         self.allowance = unmeasured
 
@@ -168,6 +178,142 @@ def refusal_error(scope: str, seconds: float, source: str) -> RateLimitError:
     error = status_error_from_response(response)
     assert isinstance(error, RateLimitError)
     return error
+
+
+@attrs.frozen
+class Observation:
+    """One response as every limiter reads it (`read_response`).
+
+    A 429 holds back `paused` (both limits when it does not say which) for `pause`
+    seconds, or empties them when it has no `Retry-After` (`pause` None). With
+    `refusal` set, its `Retry-After` is beyond the limiter's `max_pause`: the paused
+    limits refuse requests with that error for `pause` seconds instead of pausing.
+    `general_limit` and `send_limit` are the limits Pacta reported; `remaining` is
+    what was left of the general limit when the request arrived, at most `round_trip`
+    seconds ago (None: not measured, or unusable).
+    """
+
+    paused: tuple[Scope, ...] = ()
+    pause: float | None = None
+    refusal: RateLimitError | None = None
+    general_limit: int | None = None
+    send_limit: int | None = None
+    remaining: int | None = None
+    round_trip: float | None = None
+
+
+def read_response(
+    status_code: int,
+    headers: httpx.Headers,
+    *,
+    scope: str | None,
+    limit: int | None,
+    error: RateLimitError | None,
+    round_trip: float | None,
+    max_pause: float,
+    wall: float,
+) -> Observation:
+    """What a response tells a limiter; the arguments are `RateLimiter.observe`'s, with
+    the limiter's `max_pause` and the wall-clock time a dated `Retry-After` is read by."""
+    if round_trip is not None and not (round_trip >= 0 and math.isfinite(round_trip)):
+        round_trip = None
+    paused: tuple[Scope, ...] = ()
+    pause: float | None = None
+    refusal: RateLimitError | None = None
+    general_limit: int | None = None
+    send_limit: int | None = None
+    if status_code == 429:
+        reported = limit if limit is not None and limit >= 1 else None
+        if scope == "general":
+            paused, general_limit = ("general",), reported
+        elif scope == "send":
+            paused, send_limit = ("send",), reported
+        else:  # assume both limits were hit, to be safe; the limit is of neither
+            paused, reported = ("general", "send"), None
+        pause = parse_retry_after(headers, now=wall)
+        if pause is not None and not pause <= max_pause:
+            if error is not None:
+                refusal = error
+            else:
+                pause = max_pause
+        elif pause is not None and reported is not None:
+            pause = resume_after(pause, reported)
+    remaining: int | None = None
+    server = parse_rate_limit_headers(headers)
+    if server is not None:
+        if server.limit >= 1:
+            general_limit = server.limit
+        remaining = max(0, server.remaining)
+    return Observation(paused, pause, refusal, general_limit, send_limit, remaining, round_trip)
+
+
+def resume_after(retry_after: float, per_minute: int) -> float:
+    """How long a 429 from a token bucket of `per_minute` really holds that limit back.
+
+    The request found less than one token left when it arrived, which was no later
+    than its answer came back; a token comes every 60 / per_minute seconds, so one is
+    there within an interval of now. `Retry-After` rounds the wait up to whole seconds
+    (at least 1), which at a few requests a second would leave most of a second
+    unused. A `Retry-After` longer than that rounding explains means the server meters
+    otherwise (a window, other users of the token): then it is waited out in full.
+    """
+    interval = 60.0 / per_minute
+    if retry_after <= math.ceil(interval):
+        return min(retry_after, interval)
+    return retry_after
+
+
+class LimiterBase(abc.ABC):
+    """What both limiters do alike: a first-in, first-out line per limit, the measured
+    `ArrivalSpread`, and `observe`, which reads each response the same way
+    (`read_response`) before the limiter applies it (`_apply`)."""
+
+    def __init__(self, *, clock: Clock | None, max_pause: float) -> None:
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._max_pause = check_max_pause(max_pause)
+        self._spread = ArrivalSpread(JITTER_ALLOWANCE)
+        self._general_line = WaitLine(self._clock)
+        self._send_line = WaitLine(self._clock)
+        self._places = itertools.count()
+
+    async def observe(
+        self,
+        status_code: int,
+        headers: httpx.Headers,
+        *,
+        scope: str | None = None,
+        limit: int | None = None,
+        error: RateLimitError | None = None,
+        round_trip: float | None = None,
+    ) -> None:
+        """See `RateLimiter.observe`."""
+        seen = read_response(
+            status_code,
+            headers,
+            scope=scope,
+            limit=limit,
+            error=error,
+            round_trip=round_trip,
+            max_pause=self._max_pause,
+            wall=self._clock.wall(),
+        )
+        await self.learn(seen)
+
+    async def learn(self, seen: Observation) -> None:
+        """`observe` for a response already read, as another limiter passes it on."""
+        if seen.round_trip is not None and self._spread.record(seen.round_trip):
+            # Less of the burst is held back now: the front waiters may be due already.
+            self._wake()
+        await self._apply(seen)
+
+    def _wake(self) -> None:
+        """Have the front waiters of both lines look at the limits again now."""
+        self._general_line.wake()
+        self._send_line.wake()
+
+    @abc.abstractmethod
+    async def _apply(self, seen: Observation) -> None:
+        """Bring the limits in line with what one response said."""
 
 
 async def wait_event(event: anyio.Event, clock: Clock, timeout: float | None) -> bool:

@@ -8,26 +8,22 @@ limiters behave alike.
 
 from __future__ import annotations
 
-import itertools
-
 import anyio.lowlevel
 import attrs
-import httpx
 
-from .._clock import Clock, SystemClock
+from .._clock import Clock
 from .._errors import RateLimitError
-from .._headers import parse_rate_limit_headers, parse_retry_after
 from .._logging import logger
 from .._retry import DEFAULT_MAX_RETRY_AFTER
 from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
-    JITTER_ALLOWANCE,
     ArrivalSpread,
+    LimiterBase,
+    Observation,
     PacingTimeout,
     Rate,
     WaitLine,
-    check_max_pause,
     check_rate,
 )
 
@@ -85,7 +81,7 @@ class _Bucket:
         self.tat = max(self.tat, at + (self.burst - tokens) * self.interval)
 
 
-class TokenBucketLimiter:
+class TokenBucketLimiter(LimiterBase):
     """An in-process limiter for one token: a general bucket and a send bucket.
 
     Every request takes a general token and a send takes a send token as well, both
@@ -96,14 +92,15 @@ class TokenBucketLimiter:
     never delays requests that need only a general token, and neither kind can starve
     the other. A retry keeps its place in line.
 
-    It adapts to what Pacta says. A 429 pauses every task until `Retry-After`, then
-    lets requests resume one interval apart rather than in a burst; `X-RateLimit-*`
-    lowers the general bucket when the server has less left than we think (another
-    process using the token, a lower limit than configured), and a reported limit
-    below the configured one becomes the rate. Limits are never raised above the
-    configured ones. A `Retry-After` beyond `max_pause` does not pause anybody:
-    until it is over, requests of that limit fail at once with the 429's
-    `RateLimitError`.
+    It adapts to what Pacta says. A 429 pauses every task until `Retry-After` (or for
+    one interval of the limit the 429 reports, when `Retry-After` only rounds that up
+    to a whole second: `resume_after`), then lets requests resume one interval apart
+    rather than in a burst; `X-RateLimit-*` lowers the general bucket when the server
+    has less left than we think (another process using the token, a lower limit than
+    configured), and a reported limit below the configured one becomes the rate.
+    Limits are never raised above the configured ones. A `Retry-After` beyond
+    `max_pause` does not pause anybody: until it is over, requests of that limit fail
+    at once with the 429's `RateLimitError`.
 
     Share one instance between every client that uses the same token; the limits
     belong to the token, not to a client.
@@ -119,18 +116,12 @@ class TokenBucketLimiter:
         max_pause: float = DEFAULT_MAX_RETRY_AFTER,
         clock: Clock | None = None,
     ) -> None:
-        self._clock: Clock = SystemClock() if clock is None else clock
-        now = self._clock.monotonic()
-        self._spread = ArrivalSpread(JITTER_ALLOWANCE)
         general = check_rate(requests_per_minute, burst, "requests_per_minute")
+        send = check_rate(sends_per_minute, send_burst, "sends_per_minute")
+        super().__init__(clock=clock, max_pause=max_pause)
+        now = self._clock.monotonic()
         self._general = _Bucket(general, now, self._spread)
-        self._send = _Bucket(
-            check_rate(sends_per_minute, send_burst, "sends_per_minute"), now, self._spread
-        )
-        self._max_pause = check_max_pause(max_pause)
-        self._general_line = WaitLine(self._clock)
-        self._send_line = WaitLine(self._clock)
-        self._places = itertools.count()
+        self._send = _Bucket(send, now, self._spread)
 
     async def acquire(
         self, *, send: bool, place: int | None = None, timeout: float | None = None
@@ -183,46 +174,28 @@ class TokenBucketLimiter:
             raise PacingTimeout(f"the next {scope} slot was {delay:.2f} s away")
         await line.sleep(delay, deadline)
 
-    async def observe(
-        self,
-        status_code: int,
-        headers: httpx.Headers,
-        *,
-        scope: str | None = None,
-        limit: int | None = None,
-        error: RateLimitError | None = None,
-        round_trip: float | None = None,
-    ) -> None:
+    async def _apply(self, seen: Observation) -> None:
         now = self._clock.monotonic()
-        if round_trip is not None and self._spread.record(round_trip):
-            # Less of the burst is held back now: the front waiters may be due already.
-            self._general_line.wake()
-            self._send_line.wake()
-        if status_code == 429:
-            buckets = _scoped(self._general, self._send, scope)
-            if limit is not None and limit >= 1 and scope is not None:
-                for bucket in buckets:
-                    bucket.reported = limit
-            retry_after = parse_retry_after(headers, now=self._clock.wall())
-            for bucket in buckets:
-                if retry_after is not None and not retry_after <= self._max_pause:
-                    if error is not None:
-                        bucket.refused = (now + retry_after, error)
-                        # Waiters raise it now rather than when their sleep ends.
-                        self._general_line.wake()
-                        self._send_line.wake()
-                        continue
-                    retry_after = self._max_pause
-                _pause(bucket, now, retry_after, scope or "general and send")
-        server = parse_rate_limit_headers(headers)
-        if server is not None:
-            if server.limit >= 1:
-                self._general.reported = server.limit
+        if seen.general_limit is not None:
+            self._general.reported = seen.general_limit
+        if seen.send_limit is not None:
+            self._send.reported = seen.send_limit
+        for scope in seen.paused:
+            bucket = self._general if scope == "general" else self._send
+            if seen.refusal is not None:
+                assert seen.pause is not None
+                bucket.refused = (now + seen.pause, seen.refusal)
+                # Waiters raise it now rather than when their sleep ends.
+                self._wake()
+                continue
+            label = scope if len(seen.paused) == 1 else "general and send"
+            _pause(bucket, now, seen.pause, label)
+        if seen.remaining is not None:
             # Pacta counted what is left when this request arrived, no earlier than it
             # left: capping at `now` would also throw away what refilled during the round
             # trip, up to a token per answer when the general limit sets the pace.
-            left = now - round_trip if round_trip is not None and round_trip >= 0 else now
-            self._general.cap(left, max(0, server.remaining))
+            left = now if seen.round_trip is None else now - seen.round_trip
+            self._general.cap(left, seen.remaining)
 
     def _check_refused(self, send: bool) -> None:
         now = self._clock.monotonic()
@@ -246,27 +219,18 @@ class TokenBucketLimiter:
             self._send.take(now)
 
 
-def _scoped(general: _Bucket, send: _Bucket, scope: str | None) -> tuple[_Bucket, ...]:
-    """The buckets a 429 is about; without a scope, assume both, to be safe."""
-    if scope == "general":
-        return (general,)
-    if scope == "send":
-        return (send,)
-    return (general, send)
-
-
-def _pause(bucket: _Bucket, now: float, retry_after: float | None, scope: str) -> None:
-    """After a 429: one token when `Retry-After` is up, then one per interval.
+def _pause(bucket: _Bucket, now: float, pause: float | None, scope: str) -> None:
+    """After a 429: one token when the pause is up, then one per interval.
 
     Resuming with a single token rather than a refilled burst keeps the first seconds
     after a pause from tripping the limit again. Without `Retry-After` the bucket is
     emptied, which waits one interval.
     """
     before = bucket.tat
-    if retry_after is None:
+    if pause is None:
         bucket.cap(now, 0)
     else:
-        bucket.cap(now + retry_after, 1)
+        bucket.cap(now + pause, 1)
     if bucket.tat - before > bucket.interval:
         # Once per pause, not once per waiting request.
         logger.info("rate limited (%s): pausing for %.2fs", scope, bucket.tat - now)

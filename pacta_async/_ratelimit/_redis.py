@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import random
 
-import httpx
-
-from .._clock import Clock, SystemClock
+from .._clock import Clock
 from .._errors import ConfigurationError, RateLimitError, RateLimiterUnavailableError
-from .._headers import parse_rate_limit_headers, parse_retry_after
 from .._retry import DEFAULT_MAX_RETRY_AFTER
 from ._base import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_SENDS_PER_MINUTE,
-    JITTER_ALLOWANCE,
+    ArrivalSpread,
+    LimiterBase,
+    Observation,
     PacingTimeout,
-    WaitLine,
-    check_max_pause,
     check_rate,
     refusal_error,
 )
@@ -61,17 +57,25 @@ _JITTER = 0.1  # of the wait
 # try can cost the client's connect timeout and retries, paid by a waiting request.
 _RECHECK_SECONDS = 5.0
 
-# The same GCRA as `_local._Bucket` (JITTER_ALLOWANCE included), in microseconds of
-# the Redis server's clock.
+# How long the key remembers the largest arrival allowance a worker measured: far
+# longer than a request can be on its way, so the slowest worker's requests are
+# covered while they are, and short enough to follow a network that gets faster.
+_ALLOWANCE_MEMORY = 10.0
+
+# The same GCRA as `_local._Bucket` (its arrival allowance included), in microseconds
+# of the Redis server's clock.
 # KEYS[1] is a hash: `general` and `send` hold each bucket's theoretical arrival time
 # (when it is full again); `rpm`, `burst`, `spm` and `send_burst` the key's limits,
 # written by the first worker and lowered by any worker configured lower, so that all
 # workers meter the one shared state with the same arithmetic; `general_limit` and
 # `send_limit` the limits Pacta reported, which every worker then adopts while they
 # are lower; `general_refused` and `send_refused` until when a 429 whose Retry-After
-# was too long to wait out refuses that limit.
+# was too long to wait out refuses that limit; `allowance` the largest arrival
+# allowance any worker measured in the last `_ALLOWANCE_MEMORY` seconds (a request of
+# the slowest worker may still be on its way when another worker's leaves), and
+# `allowance_at` when it was written.
 # ARGV: op ('acquire' | 'observe'), requests/min, burst, sends/min, send burst,
-#   the jitter allowance in microseconds, then
+#   this worker's arrival allowance in microseconds, then
 #   acquire: '1' for a send, else '0'.
 #   observe: buckets to pause ('' | 'general' | 'send' | 'both'), Retry-After in
 #            microseconds ('' if absent), X-RateLimit-Remaining (''), reported general
@@ -87,7 +91,16 @@ local key = KEYS[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local state = redis.call('HMGET', key, 'general', 'send', 'general_limit', 'send_limit',
-  'rpm', 'burst', 'spm', 'send_burst', 'general_refused', 'send_refused')
+  'rpm', 'burst', 'spm', 'send_burst', 'general_refused', 'send_refused', 'allowance',
+  'allowance_at')
+local allowance = tonumber(ARGV[6])
+local shared_allowance = tonumber(state[11])
+if shared_allowance and shared_allowance > allowance
+    and now - tonumber(state[12]) < ALLOWANCE_MEMORY then
+  allowance = shared_allowance
+else
+  redis.call('HSET', key, 'allowance', allowance, 'allowance_at', now)
+end
 local config = {}
 for i, name in ipairs({'rpm', 'burst', 'spm', 'send_burst'}) do
   local mine = tonumber(ARGV[i + 1])
@@ -115,7 +128,7 @@ local send = bucket(state[2], config[3], config[4], state[4])
 local refused = {general = tonumber(state[9]) or 0, send = tonumber(state[10]) or 0}
 
 local function allowed_at(b)
-  return b.tat - math.max(0, (b.burst - 1) * b.interval - tonumber(ARGV[6]))
+  return b.tat - math.max(0, (b.burst - 1) * b.interval - allowance)
 end
 local function cap(b, at, tokens)
   b.tat = math.max(b.tat, at + (b.burst - tokens) * b.interval)
@@ -154,10 +167,10 @@ redis.call('HSET', key, 'general', general.tat, 'send', send.tat)
 local until_quiet = math.max(general.tat, send.tat, refused.general, refused.send) - now
 redis.call('PEXPIRE', key, math.ceil(until_quiet / 1000) + 60000)
 return answer(verdict, micros)
-"""
+""".replace("ALLOWANCE_MEMORY", str(round(_ALLOWANCE_MEMORY * 1_000_000)))
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(LimiterBase):
     """A `RateLimiter` shared through Redis by every process that uses one token.
 
     Give every worker the same `key_prefix` and token. The token itself is never
@@ -174,9 +187,12 @@ class RedisRateLimiter:
     more than its share. The limits are forgotten when the key expires, a quiet minute
     after the buckets are full again.
 
-    A 429 observed by any worker pauses all of them until `Retry-After` (one longer
-    than `max_pause` refuses that limit with `RateLimitError` instead, for all of
-    them), and a limit Pacta reports below the configured one is adopted by all.
+    A 429 observed by any worker pauses all of them until `Retry-After` (or for one
+    interval of the limit the 429 reports, as in-process; one longer than `max_pause`
+    refuses that limit with `RateLimitError` instead, for all of them), and a limit
+    Pacta reports below the configured one is adopted by all. The burst is trimmed by
+    the largest arrival allowance any worker measured lately (`ArrivalSpread`, plus
+    its own round trip to Redis, which comes between the grant and the request).
 
     When Redis cannot be reached, `fallback_fraction` decides: None fails closed with
     `RateLimiterUnavailableError`; a fraction such as ``1 / number_of_workers`` paces
@@ -201,14 +217,13 @@ class RedisRateLimiter:
     ) -> None:
         general = check_rate(requests_per_minute, burst, "requests_per_minute")
         send = check_rate(sends_per_minute, send_burst, "sends_per_minute")
-        self._max_pause = check_max_pause(max_pause)
-        self._clock: Clock = SystemClock() if clock is None else clock
+        super().__init__(clock=clock, max_pause=max_pause)
         self._script = client.register_script(_SCRIPT)
         self._key = key_prefix + hashlib.sha256(token.encode()).hexdigest()[:32]
         self._limits = (general.per_minute, general.burst, send.per_minute, send.burst)
-        self._general_line = WaitLine(self._clock)
-        self._send_line = WaitLine(self._clock)
-        self._places = itertools.count()
+        # A grant leaves Redis before the request leaves here: the way back can be as
+        # long as a call to Redis takes, so that adds to the allowance.
+        self._redis_spread = ArrivalSpread(0.0)
         self._random = random.Random()
         # The key's limits when they last differed from ours (warned about once each).
         self._warned: tuple[float, ...] | None = None
@@ -260,51 +275,30 @@ class RedisRateLimiter:
                     raise PacingTimeout(f"the shared limiter's next slot was {seconds:.2f} s away")
                 await line.sleep(wait, deadline)
 
-    async def observe(
-        self,
-        status_code: int,
-        headers: httpx.Headers,
-        *,
-        scope: str | None = None,
-        limit: int | None = None,
-        error: RateLimitError | None = None,
-        round_trip: float | None = None,
-    ) -> None:
-        # `round_trip` is for the fallback alone: the allowance in Redis has to cover
-        # every worker's round trips, which no one worker sees, so it stays fixed.
+    async def _apply(self, seen: Observation) -> None:
         if self._fallback is not None:
             # Kept informed all along, so it starts from Pacta's view if Redis goes away.
-            await self._fallback.observe(
-                status_code, headers, scope=scope, limit=limit, error=error, round_trip=round_trip
-            )
+            await self._fallback.learn(seen)
             if self._redis_is_down():
                 return
-        server = parse_rate_limit_headers(headers)
-        if status_code != 429 and server is None:
+        if not seen.paused and seen.remaining is None:
             return
-        pause = retry_after = general_limit = send_limit = ""
-        if status_code == 429:
-            pause = scope if scope in ("general", "send") else "both"
-            seconds = parse_retry_after(headers, now=self._clock.wall())
-            if seconds is not None:
-                if error is None:
-                    seconds = min(seconds, self._max_pause)
-                elif not seconds <= self._max_pause:
-                    for name in ("general", "send") if pause == "both" else (pause,):
-                        self._refusals[name] = error
-                retry_after = str(round(min(seconds, _LONGEST) * 1_000_000))
-            if limit is not None and limit >= 1:
-                if scope == "general":
-                    general_limit = str(limit)
-                elif scope == "send":
-                    send_limit = str(limit)
-        remaining = ""
-        if server is not None:
-            remaining = str(max(0, server.remaining))
-            if server.limit >= 1:
-                general_limit = str(server.limit)
-        longest = str(round(self._max_pause * 1_000_000))
-        args = (pause, retry_after, remaining, general_limit, send_limit, longest)
+        pause = retry_after = ""
+        if seen.paused:
+            pause = seen.paused[0] if len(seen.paused) == 1 else "both"
+            if seen.pause is not None:
+                if seen.refusal is not None:
+                    for name in seen.paused:
+                        self._refusals[name] = seen.refusal
+                retry_after = str(round(min(seen.pause, _LONGEST) * 1_000_000))
+        args = (
+            pause,
+            retry_after,
+            _optional(seen.remaining),
+            _optional(seen.general_limit),
+            _optional(seen.send_limit),
+            str(round(self._max_pause * 1_000_000)),
+        )
         try:
             await self._run("observe", *args)
         except _UNREACHABLE as exc:
@@ -320,8 +314,11 @@ class RedisRateLimiter:
         return refusal_error(scope, seconds, "another worker sharing the limiter")
 
     async def _run(self, op: str, *args: str) -> tuple[str, int]:
-        allowance = round(JITTER_ALLOWANCE * 1_000_000)
-        result = await self._script(keys=[self._key], args=[op, *self._limits, allowance, *args])
+        allowance = self._spread.allowance + self._redis_spread.allowance
+        allowance_us = round(allowance * 1_000_000)
+        started = self._clock.monotonic()
+        result = await self._script(keys=[self._key], args=[op, *self._limits, allowance_us, *args])
+        self._redis_spread.record(self._clock.monotonic() - started)
         if self._down_until is not None:
             _log.info("Redis is reachable again; rate limits are shared again")
             self._down_until = None
@@ -367,6 +364,10 @@ def _require_asyncio() -> None:
             "RedisRateLimiter needs asyncio (redis-py's async client does not run on trio); "
             "use TokenBucketLimiter there"
         ) from None
+
+
+def _optional(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _text(item: object) -> str:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pacta_async import ConfigurationError, RateLimiter, RateLimitError, TokenBucketLimiter
-from pacta_async._ratelimit import PacingTimeout, _local
+from pacta_async._ratelimit import PacingTimeout, _base
 from pacta_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests pin FIFO order, cancellation and pauses to exact GCRA timings; the
     jitter allowance, which trims every burst a little, has tests of its own below."""
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.0)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.0)
 
 
 async def in_fake_time(clock: FakeClock, main: Callable[[], Awaitable[None]]) -> None:
@@ -464,7 +464,9 @@ async def test_a_higher_reported_limit_is_not_adopted() -> None:
 
 async def test_a_server_limit_half_ours_is_survived_at_its_rate() -> None:
     """Configured 600/min against a server allowing 300/min: after the first 429 and
-    the headers, the limiter settles at the server's rate."""
+    the headers, the limiter settles at the server's rate, from one interval on (the
+    429 found the bucket empty, and it gains a token every 0.2 s), not from the
+    whole-second Retry-After."""
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
     granted: list[float] = []
@@ -480,7 +482,38 @@ async def test_a_server_limit_half_ours_is_survived_at_its_rate() -> None:
             granted.append(clock.monotonic())
 
     await in_fake_time(clock, main)
-    assert granted == pytest.approx([1.0, 1.2, 1.4, 1.6])
+    assert granted == pytest.approx([0.2, 0.4, 0.6, 0.8])
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "per_minute", "resumes_at"),
+    [
+        ("1", 300, 0.2),  # a token every 0.2 s: the whole second only rounds that up
+        ("0.5", 100, 0.5),  # sooner than one interval (0.6 s): Retry-After holds
+        ("1", 30, 1.0),  # a token every 2 s, but Retry-After says one comes in 1 s
+        ("2", 300, 2.0),  # more than rounding explains (a window?): waited out
+    ],
+)
+async def test_a_send_429_resumes_once_a_token_is_due_at_the_reported_limit(
+    retry_after: str, per_minute: int, resumes_at: float
+) -> None:
+    """The bucket was empty when the refused send arrived, no later than its answer; a
+    token comes one interval of the reported limit later, whatever Retry-After rounds
+    that up to. Then the sends go at that limit, one interval apart."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(sends_per_minute=600, send_burst=10, clock=clock)
+    headers = httpx.Headers({"Retry-After": retry_after})
+    await limiter.observe(429, headers, scope="send", limit=per_minute, round_trip=0.0)
+    granted: list[float] = []
+
+    async def main() -> None:
+        for _ in range(3):
+            await limiter.acquire(send=True)
+            granted.append(clock.monotonic())
+
+    await in_fake_time(clock, main)
+    interval = 60 / per_minute
+    assert granted == pytest.approx([resumes_at + k * interval for k in range(3)])
 
 
 @pytest.mark.parametrize(
@@ -509,7 +542,7 @@ def test_rejects_impossible_limits(kwargs: dict[str, float]) -> None:
 async def test_the_jitter_allowance_trims_the_burst_not_the_rate(
     monkeypatch: pytest.MonkeyPatch, per_minute: int, burst: int, immediate: int
 ) -> None:
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=per_minute, burst=burst, clock=clock)
     granted: list[float] = []
@@ -611,7 +644,7 @@ async def test_the_allowance_is_twice_the_longest_measured_round_trip(
     """Until a round trip is measured the limiter gives up 0.25 s of the burst; once
     answers come back it gives up twice the longest recent round trip, and a waiter held
     back by the larger allowance goes at once."""
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
     for _ in range(7):  # tolerance 0.9 s - 0.25 s: 1 + 6 at once
@@ -640,7 +673,7 @@ async def test_the_allowance_is_twice_the_longest_measured_round_trip(
 
 
 async def test_an_unusable_round_trip_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
     for bad in (float("nan"), float("inf"), -1.0):

@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 
 from pacta_async import RateLimiter, RateLimitError, RateLimiterUnavailableError, RedisRateLimiter
 from pacta_async._errors import status_error_from_response
-from pacta_async._ratelimit import _local, _redis
+from pacta_async._ratelimit import _base
 from pacta_async.testing import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 def exact_gcra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exact GCRA timings, as in the local limiter's tests; the jitter allowance is
     tested below."""
-    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.0)
-    monkeypatch.setattr(_local, "JITTER_ALLOWANCE", 0.0)  # the local fallback
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.0)  # the fallback's too
 
 
 TOKEN = "api_9f3c2b7e4d1a_do_not_store_me"
@@ -222,6 +221,18 @@ async def test_a_send_scoped_429_pauses_only_sends_everywhere(
     assert 2.9 < await requested_wait(other, clock, send=True) <= 3.3
 
 
+async def test_every_worker_resumes_one_interval_after_a_rounded_up_429(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    """As in-process: at 300/min a token comes every 0.2 s, and Retry-After: 1 only
+    rounds that up, so every worker's next send may go after 0.2 s, not 1 s."""
+    clock = FakeClock()
+    seeing = RedisRateLimiter(clients(), TOKEN, sends_per_minute=600, key_prefix=PREFIX)
+    other = RedisRateLimiter(clients(), TOKEN, sends_per_minute=600, key_prefix=PREFIX, clock=clock)
+    await seeing.observe(429, httpx.Headers({"Retry-After": "1"}), scope="send", limit=300)
+    assert 0.15 < await requested_wait(other, clock, send=True) <= 0.23
+
+
 async def test_the_servers_remaining_and_limit_are_shared(
     clients: Callable[[], redis.asyncio.Redis],
 ) -> None:
@@ -324,7 +335,7 @@ async def test_returns_to_redis_when_it_is_back(redis_port: int) -> None:
 async def test_the_jitter_allowance_applies_in_the_script(
     clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_redis, "JITTER_ALLOWANCE", 0.25)
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
     clock = FakeClock()
     limiter = RedisRateLimiter(
         clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=clock
@@ -335,12 +346,54 @@ async def test_the_jitter_allowance_applies_in_the_script(
     assert await requested_wait(limiter, clock, send=False) > 0
 
 
+async def test_the_allowance_is_measured_as_in_process(
+    clients: Callable[[], redis.asyncio.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twice the longest round trip, as in-process (the fake clock makes the calls to
+    Redis take no time): at 60/min, burst 10, 2 x 0.75 s leaves 7.5 s of the 9 s
+    tolerance, 1 + 7 at once; the unmeasured 0.25 s would let 1 + 8 go."""
+    monkeypatch.setattr(_base, "JITTER_ALLOWANCE", 0.25)
+    clock = FakeClock()
+    limiter = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=60, burst=10, key_prefix=PREFIX, clock=clock
+    )
+    await limiter.observe(200, httpx.Headers(), round_trip=0.75)
+    for _ in range(8):
+        assert await requested_wait(limiter, clock, send=False) == 0
+    assert await requested_wait(limiter, clock, send=False) > 0.4
+
+
+async def test_every_worker_keeps_the_largest_allowance_any_measured(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    """A request of the slow worker may still be on its way when the fast one's leaves,
+    so the fast one trims the burst by the slow one's allowance too: at 60/min, burst
+    10, 9 s - 2 x 1.75 s leaves room for 1 + 5 at once between them, not 1 + 8."""
+    clock = FakeClock()
+    slow, fast = (
+        RedisRateLimiter(
+            clients(), TOKEN, requests_per_minute=60, burst=10, key_prefix=PREFIX, clock=clock
+        )
+        for _ in range(2)
+    )
+    await slow.observe(200, httpx.Headers(), round_trip=1.75)
+    await fast.observe(200, httpx.Headers(), round_trip=0.01)
+    assert await requested_wait(slow, clock, send=False) == 0
+    for _ in range(5):
+        assert await requested_wait(fast, clock, send=False) == 0
+    assert await requested_wait(fast, clock, send=False) > 0.4
+
+
 async def test_a_worker_with_a_bigger_burst_cannot_push_the_others_out(
     clients: Callable[[], redis.asyncio.Redis], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The limits live with the key: a worker told burst 60 where the key says 10
     gets 10, is told so, and leaves the correctly configured worker its share."""
-    right = RedisRateLimiter(clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX)
+    # Fake clocks throughout: a real one would measure the calls to Redis, and trim
+    # every worker's burst by twice the slowest (tested apart).
+    right = RedisRateLimiter(
+        clients(), TOKEN, requests_per_minute=600, burst=10, key_prefix=PREFIX, clock=FakeClock()
+    )
     await right.acquire(send=False)  # the key now holds 600/min, burst 10
     clock = FakeClock()
     wrong = RedisRateLimiter(
