@@ -307,16 +307,11 @@ class Documents(Resource):
     ) -> AsyncPager[Document]:
         """Every document (optionally with one status), newest first, each yielded once."""
         check_paging(1, per_page)
-        checked = None if status is None else check_enum(status, DocumentStatus, "status")
-
-        params: dict[str, str | int] = {"perPage": per_page}
-        if checked is not None:
-            params["status"] = checked.value
+        checked = UNSET if status is None else check_enum(status, DocumentStatus, "status")
 
         async def fetch(page: int) -> tuple[Iterator[Document], int]:
             return await self._page(
-                "/documents",
-                {"page": page, **params},
+                list_documents._get_kwargs(page=page, per_page=per_page, status=checked),
                 "documents",
                 Document,
                 DocumentList,
