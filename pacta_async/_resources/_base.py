@@ -138,7 +138,8 @@ class Resource:
 
     async def _page(
         self,
-        request: Mapping[str, Any],
+        path: str,
+        params: Mapping[str, str | int],
         key: str,
         item: type[T],
         listing: type[Any],
@@ -148,9 +149,6 @@ class Resource:
     ) -> tuple[Iterator[T], int]:
         """One page of a list, as `listing` (`{key: [...], "totalPages": n}`) for the pager.
 
-        `request` is the generated operation's own request (its `_get_kwargs`), so the
-        route and parameter names still follow the spec.
-
         Only the JSON is decoded here; each item is built as the pager hands it out, in
         the consumer's own time, while the next page is already on its way, so the next
         request does not wait for every model of this page to be built first. A
@@ -159,7 +157,7 @@ class Resource:
         options = request_options(timeout=timeout, max_retries=max_retries)
         with options:
             # Error statuses never come back: the transport raises them typed.
-            response = await self._api.get_async_httpx_client().request(**request)
+            response = await self._api.get_async_httpx_client().get(path, params=params)
         data = _json_object(response, listing)
         items, total_pages = data.get(key), data.get("totalPages")
         if not isinstance(items, list):

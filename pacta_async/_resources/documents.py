@@ -307,11 +307,16 @@ class Documents(Resource):
     ) -> AsyncPager[Document]:
         """Every document (optionally with one status), newest first, each yielded once."""
         check_paging(1, per_page)
-        checked = UNSET if status is None else check_enum(status, DocumentStatus, "status")
+        checked = None if status is None else check_enum(status, DocumentStatus, "status")
+
+        params: dict[str, str | int] = {"perPage": per_page}
+        if checked is not None:
+            params["status"] = checked.value
 
         async def fetch(page: int) -> tuple[Iterator[Document], int]:
             return await self._page(
-                list_documents._get_kwargs(page=page, per_page=per_page, status=checked),
+                "/documents",
+                {"page": page, **params},
                 "documents",
                 Document,
                 DocumentList,

@@ -95,7 +95,8 @@ class Templates(Resource):
 
         async def fetch(page: int) -> tuple[Iterator[Template], int]:
             return await self._page(
-                list_templates._get_kwargs(page=page, per_page=per_page),
+                "/templates",
+                {"page": page, "perPage": per_page},
                 "templates",
                 Template,
                 TemplateList,
