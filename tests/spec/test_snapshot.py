@@ -160,3 +160,14 @@ def test_the_download_endpoint_is_in_the_snapshot() -> None:
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/DocumentDownload"}
     assert "400" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [("/documents", {"page", "perPage", "status"}), ("/templates", {"page", "perPage"})],
+)
+def test_the_pagers_hand_built_queries_are_the_specs(path: str, names: set[str]) -> None:
+    """`iter()` requests its pages itself (to build models lazily): a rename fails here."""
+    operation = _operation("GET", path)
+    query = {p["name"] for p in operation["parameters"] if p["in"] == "query"}  # type: ignore[attr-defined]
+    assert names <= query
