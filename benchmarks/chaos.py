@@ -46,8 +46,8 @@ WALL_TARGET = 90.0  # both runs, so `make bench` stays under 10 minutes
 GENERATE = ["POST /templates/{templateId}/generate"]
 CHAOS: list[dict[str, Any]] = [
     {"error_rate": 0.30, "error_statuses": [500, 502, 503], "seed": 1},
-    {"drop_before_rate": 0.03, "drop_after_rate": 0.03, "seed": 2},
-    {"late_rate": 0.05, "late_delay": LATE_DELAY, "routes": GENERATE, "seed": 3},
+    {"drop_before_rate": 0.02, "drop_after_rate": 0.02, "seed": 2},
+    {"late_rate": 0.04, "late_delay": LATE_DELAY, "routes": GENERATE, "seed": 3},
     {"latency": TIMEOUT + 0.5, "latency_rate": 0.01, "seed": 4},
 ]
 PACTA = str(Path(sys.executable).with_name("pacta-async"))
@@ -82,7 +82,7 @@ def settled(address: str, token: str) -> dict[str, list[dict[str, Any]]]:
     """The team's documents by recipient email, once faults are off and every late
     request has been processed."""
     control(address, "faults", rules=[])
-    time.sleep(LATE_DELAY + 1.0)
+    time.sleep(LATE_DELAY + 0.5)
     by_email: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for document in control(address, "documents", token=token)["documents"]:
         for email in document["emails"]:
