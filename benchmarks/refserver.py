@@ -12,7 +12,8 @@ reference server's ASGI app is wrapped here in one that
   its arrival time (`time.monotonic()`, which is the same clock in every process on
   Linux), so rate figures are measured server-side, where the limit is enforced,
 - serves the file storage origin on a port of its own, as Pacta's is another origin,
-- signs documents over time on request, while a client waits for them.
+- signs documents over time on request, while a client waits for them,
+- processes requests late (the `late_rate` fault) for as long as it serves.
 
 Seeding goes through the server's own in-process transport and the public API
 (create one document, then duplicate it), so no private state is touched and no
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import socket
 import sys
 import time
@@ -34,7 +36,8 @@ from typing import Any
 import uvicorn
 
 from pacta_async import PactaClient
-from pacta_async.testing import Faults, Limits, ReferenceServer, make_pdf
+from pacta_async.testing import Faults, Limits, ReferenceServer, Storm, make_pdf
+from pacta_async.testing._middleware import ConnectionDropped
 
 _SEND_SUFFIXES = ("/send", "/generate")
 # Under the parent's 30 s READY deadline (_common.py), so the cause shows here first.
@@ -111,7 +114,7 @@ class BenchApp:
             server.set_limits(Limits(**request))
             return {}
         if name == "faults":
-            rules = [Faults(**rule) for rule in request.get("rules", [])]
+            rules = [_faults(rule) for rule in request.get("rules", [])]
             server.set_faults(*rules)
             return {}
         if name == "seed":
@@ -145,7 +148,43 @@ class BenchApp:
             return {"sends": self.sends_by_token[request["token"]]}
         if name == "send_counts":
             return {"counts": [server.send_count(i) for i in request["ids"]]}
+        if name == "template":
+            return await self._template(request["token"])
+        if name == "documents":
+            return {"documents": await self._documents(request["token"])}
+        if name == "injected":
+            return {"injected": server.injected_faults()}
         raise ValueError(f"unknown control request {name!r}")
+
+    def _client(self, token: str) -> PactaClient:
+        """The public API through the in-process transport: no loopback round trips,
+        but the faults in force (clear them before reading back)."""
+        return PactaClient(
+            token, base_url="http://localhost", transport=self.server.transport(), rate_limiter=None
+        )
+
+    async def _template(self, token: str) -> dict[str, int]:
+        """A template with one placeholder recipient and its signature field."""
+        async with self._client(token) as client:
+            template = await client.templates.create(
+                make_pdf(), title="NDA", recipients=[{"name": "Signer", "email": "s@example.com"}]
+            )
+        return {"id": template.id, "placeholder": template.recipients[0].id}
+
+    async def _documents(self, token: str) -> list[dict[str, Any]]:
+        """Every document of the token's team as the server holds it: id, externalId,
+        status, its recipients' emails, and how many times it was sent."""
+        async with self._client(token) as client:
+            return [
+                {
+                    "id": document.id,
+                    "externalId": document.external_id,
+                    "status": str(document.status),
+                    "emails": [recipient.email for recipient in document.recipients],
+                    "sends": self.server.send_count(document.id),
+                }
+                async for document in client.documents.iter(per_page=100)
+            ]
 
     async def _complete_over(self, ids: list[int], seconds: float) -> float:
         """Complete the documents in the given order, evenly spread over `seconds`."""
@@ -164,12 +203,7 @@ class BenchApp:
         as drafts, sent (`state="pending"`) or sent and signed (`"completed"`). Call
         with limits raised.
         """
-        async with PactaClient(
-            token,
-            base_url="http://localhost",
-            transport=self.server.transport(),
-            rate_limiter=None,
-        ) as client:
+        async with self._client(token) as client:
             first = await client.documents.create(
                 make_pdf() if path is None else Path(path),
                 title="Seed",
@@ -197,6 +231,21 @@ class BenchApp:
             return ids
 
 
+def _faults(rule: dict[str, Any]) -> Faults:
+    """A `Faults` rule from JSON; a storm is a dict of `Storm`'s arguments."""
+    storm = rule.get("storm")
+    statuses = tuple(rule.get("error_statuses", (500, 502, 503)))
+    storm_rule = None if storm is None else Storm(**storm)
+    return Faults(**{**rule, "storm": storm_rule, "error_statuses": statuses})
+
+
+class _QuietDrops(logging.Filter):
+    """Injected drops are what a benchmark asks for, not application errors to log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
 def _listen(port: int) -> socket.socket:
     # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY (as the reference server does).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -216,11 +265,16 @@ def main() -> int:
     storage_sock = _listen(0)
     storage = server.storage_app
     storage.base_url = f"http://127.0.0.1:{storage_sock.getsockname()[1]}"
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     quiet = {"http": "h11", "lifespan": "off", "log_level": "warning", "access_log": False}
     servers = [uvicorn.Server(uvicorn.Config(served, **quiet)) for served in (app, storage)]
     uvicorn_server, storage_server = servers
 
     async def serve() -> None:
+        async with server.running():  # late processing (the late_rate fault) and webhooks
+            await serve_both()
+
+    async def serve_both() -> None:
         storage_task = asyncio.create_task(storage_server.serve(sockets=[storage_sock]))
         task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
         # uvicorn offers a flag, not an event, for "listening".

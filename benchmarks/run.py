@@ -33,6 +33,7 @@ STEPS = [
     ("signed_out", "signed_out.py", 180),
     ("regenerate", "regenerate.py", 120),
     ("batch_items", "batch_items.py", 180),
+    ("chaos", "chaos.py", 200),
     ("batch_memory", "batch_memory.py", 240),
 ]
 BATCH_MEMORY_TARGET = "peak RSS growth < 50 MB"

@@ -111,6 +111,10 @@ class Engine:
         floor = self.floor if maybe_created else self._newest
 
         async def attempt() -> Document:
+            # Every earlier attempt is ruled out by now (found absent after its settle
+            # window): only this one can make the document, after the newest known now.
+            nonlocal floor
+            floor = self._newest
             inside = in_engine.set(True)
             try:
                 document = await create()
@@ -145,12 +149,14 @@ class Engine:
         doubt_since = self.clock.monotonic()
         while True:
             if maybe_happened:
+                asked = self.clock.monotonic()
                 found = await self._check(check, error)
                 settled = doubt_since + self._settle
-                if found is None and settle and self.clock.monotonic() < settled:
-                    # It may still be processed: look again once it cannot be any more.
-                    self.doubted = True
-                    await self.reachability.pause(settled - self.clock.monotonic())
+                self.doubted = self.doubted or settle  # a late one may land: reconcile
+                # Only a check that began after the window can rule the attempt out (one
+                # that began before may have read its pages before the late one landed).
+                if found is None and settle and asked < settled:
+                    await self.reachability.pause(max(0.0, settled - self.clock.monotonic()))
                     found = await self._check(check, error)
                 if found is not None:
                     return found

@@ -13,6 +13,8 @@ In-process, with webhook deliveries running in the test's event loop::
 
 Over loopback: ``with server.serve_in_thread() as base_url: ...``; from a shell:
 ``python -m pacta_async.testing --port 8080`` (with the control API over HTTP).
+A webhook receiver (any ASGI app) gets a loopback URL for the server to deliver to
+with ``with serve_app_in_thread(app) as origin: ...``.
 To unit-test a webhook receiver without a server, `build_webhook_delivery()` makes
 the body and headers of a delivery. Needs the ``server`` extra.
 """
@@ -28,6 +30,7 @@ with _require_server_extra():
     from ._limits import Limits
     from ._pdf import make_pdf
     from ._server import ReferenceServer
+    from ._serving import serve_app_in_thread
     from ._state import Plan
     from ._webhook_deliveries import WebhookDelivery, build_webhook_delivery, sample_document
 
@@ -47,6 +50,7 @@ __all__ = [
     "build_webhook_delivery",
     "make_pdf",
     "sample_document",
+    "serve_app_in_thread",
 ]
 
 _exports.show_as_public(__name__, globals(), __all__)

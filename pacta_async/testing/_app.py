@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -270,6 +270,10 @@ def _endpoint(
             return await operation.handler(request, team)
         except ApiError as error:
             return _error(error)
+        except ClientDisconnect:
+            # Gone before its body arrived (it gave up waiting): nothing was processed, and
+            # nobody reads the answer. Not a server failure.
+            return Response(status_code=499)
         except Exception:
             _logger.exception("the reference server failed on %s %s", request.method, request.url)
             return _error(ApiError(500, "INTERNAL_ERROR", "Internal server error"))

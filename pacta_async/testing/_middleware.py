@@ -8,6 +8,7 @@ exception into that same error.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -94,7 +95,8 @@ class LateRequests:
 
 
 class FaultLayer:
-    """The outermost layer: draws a `FaultPlan` per request and acts it out."""
+    """The outermost layer: draws a `FaultPlan` per request and acts it out, counting
+    each fault acted out (`injected`), so a test can show its chaos really happened."""
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class FaultLayer:
         self._limiter = limiter
         self._clock = clock
         self._late = late
+        self.injected: collections.Counter[str] = collections.Counter()
 
     def _route(self, scope: Scope) -> str | None:
         for route in self._routes:
@@ -127,19 +130,26 @@ class FaultLayer:
         if plan.dated_retry_after_skew is not None:
             send = self._dating_retry_after(send, plan.dated_retry_after_skew)
         if plan.latency:
+            self.injected["latency"] += 1
             await self._clock.sleep(plan.latency)
         if plan.storm_retry_after is not None:
+            self.injected["storm"] += 1
             await self._storm(plan.storm_retry_after)(scope, receive, send)
         elif plan.drop_before:
+            self.injected["drop_before"] += 1
             await _drop(send)
         elif plan.login_page:
+            self.injected["login_page"] += 1
             await _LOGIN_PAGE(scope, receive, send)
         elif plan.error_status is not None:
+            self.injected[f"error_{plan.error_status}"] += 1
             await _server_error(plan.error_status, Headers(scope=scope))(scope, receive, send)
         elif plan.drop_after:
+            self.injected["drop_after"] += 1
             await self._app(scope, receive, _discard)
             await _drop(send)
         elif plan.late is not None:
+            self.injected["late"] += 1
             await self._process_late(scope, await _read_body(receive), plan.late)
             await _drop(send)
         else:
@@ -181,6 +191,7 @@ class FaultLayer:
         async def process() -> None:
             await self._clock.sleep(delay)
             await self._app(scope, replay, _discard)
+            self.injected["late_processed"] += 1
 
         self._late.start(process)
 

@@ -19,9 +19,11 @@ from .._clock import Clock, SystemClock
 from ._app import PREFIX, build_app
 from ._control import WithControl
 from ._deliveries import DEFAULT_DELIVERY_TIMEOUT, Backoff, Deliveries, Delivery, WebhookFaults
+from ._detached import spawn
 from ._faults import FaultInjector, Faults
 from ._limits import Limits, RateLimiter
 from ._middleware import ConnectionDropped, FaultLayer, LateRequests
+from ._serving import listen
 from ._state import Plan, State
 from ._storage import STORAGE_URL, Storage, StorageRequest
 
@@ -58,17 +60,6 @@ class _HideDrops(logging.Filter):
 
 
 _HIDE_DROPS = _HideDrops()
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so, and
-    # without it every response waits out the client's delayed ACK (~40 ms).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    return sock
 
 
 def _base_url(sock: socket.socket) -> str:
@@ -123,9 +114,10 @@ class ReferenceServer:
         self._injector = FaultInjector(self._clock, ())
         self.set_faults(*faults)
         self._late = LateRequests()
-        self._app: FaultLayer | WithControl = FaultLayer(
+        self._fault_layer = FaultLayer(
             starlette, self._routes, self._injector, self._limiter, self._clock, self._late
         )
+        self._app: FaultLayer | WithControl = self._fault_layer
         if control_api:
             self._app = WithControl(self._app, self._state, self._deliveries)
 
@@ -223,6 +215,13 @@ class ReferenceServer:
     def clear_faults(self) -> None:
         self._injector.set(())
 
+    def injected_faults(self) -> dict[str, int]:
+        """How many times each fault was acted out so far, by name: ``latency``,
+        ``storm``, ``drop_before``, ``login_page``, ``error_500`` (and 502-504),
+        ``drop_after``, ``late`` (dropped, to be processed late) and ``late_processed``
+        (processed since). A test shows with it that its chaos really happened."""
+        return dict(self._fault_layer.injected)
+
     # -- running ----------------------------------------------------------------
 
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -232,16 +231,45 @@ class ReferenceServer:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Deliver webhooks, and process requests late (the `late_rate` fault), from this
-        event loop while the block runs (in-process use)."""
-        async with self._deliveries.running(), self._late.running():
+        event loop while the block runs (in-process use).
+
+        The block may be entered in one task and left in another, as an async fixture's
+        setup and teardown are under pytest-asyncio: the work runs in a task of its own.
+        An error in it is raised when the block is left.
+        """
+        started, stop, stopped = anyio.Event(), anyio.Event(), anyio.Event()
+        failure: list[BaseException] = []
+
+        async def work() -> None:
+            try:
+                async with self._deliveries.running(), self._late.running():
+                    started.set()
+                    await stop.wait()
+            except BaseException as exc:  # handed to whoever leaves the block
+                failure.append(exc)
+            finally:
+                started.set()
+                stopped.set()
+
+        spawn(work)
+        await started.wait()
+        try:
+            if failure:
+                raise failure[0]
             yield
+        finally:
+            stop.set()
+            with anyio.CancelScope(shield=True):
+                await stopped.wait()
+        if failure:
+            raise failure[0]
 
     async def serve(
         self, host: str = "127.0.0.1", port: int = 0, *, ready: Callable[[str], None] | None = None
     ) -> None:
         """Serve HTTP and deliver webhooks until cancelled; `ready` gets the base URL."""
-        sock = _listen(host, port)
-        storage_sock = _listen(host, 0)
+        sock = listen(host, port)
+        storage_sock = listen(host, 0)
         with sock, storage_sock:
             await self._serve(sock, uvicorn.Server(self._uvicorn_config()), storage_sock, ready)
 
@@ -288,8 +316,8 @@ class ReferenceServer:
         Port 0 picks a free port. The server stops, and its thread ends, when the
         block exits.
         """
-        sock = _listen("127.0.0.1", port)
-        storage_sock = _listen("127.0.0.1", 0)
+        sock = listen("127.0.0.1", port)
+        storage_sock = listen("127.0.0.1", 0)
         server = uvicorn.Server(self._uvicorn_config())
         failure: list[BaseException] = []
 

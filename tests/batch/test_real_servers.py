@@ -59,8 +59,10 @@ async def test_a_generate_processed_after_the_client_gave_up_is_not_repeated(
     assert set(by_external_id.values()) == {1}
 
 
+# 0.1 s: the window has passed before the first check even starts; it still counts.
+@pytest.mark.parametrize("settle_window", [5.0, 0.1])
 async def test_a_duplicate_that_gets_through_is_reported_with_both_documents(
-    clock: FakeClock,
+    clock: FakeClock, settle_window: float
 ) -> None:
     server = fast_server(clock)
     token = server.create_token(server.create_team())
@@ -84,11 +86,60 @@ async def test_a_duplicate_that_gets_through_is_reported_with_both_documents(
 
         # Processed later than the (too short) settle window: item 0 is made twice.
         server.set_faults(Faults(late_rate=1.0, late_delay=30.0, routes=SEND_ROUTES))
-        summary = await c.batch.generate_many(template_id, rows(), settle_window=5.0, concurrency=1)
+        summary = await c.batch.generate_many(
+            template_id, rows(), settle_window=settle_window, concurrency=1
+        )
     assert not summary.ok
     [duplicate] = summary.duplicates
     assert duplicate.index == 0
     assert len(duplicate.document_ids) == 2
+
+
+class SlowFirstCheck(httpx.AsyncBaseTransport):
+    """The first list page asked after a generate is read at once, but its answer
+    arrives `delay` seconds later, as from a server under load."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, clock: FakeClock, delay: float) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._delay = delay
+        self.generated = False
+        self.slowed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        listing = request.method == "GET" and request.url.path.endswith("/documents")
+        slow = self.generated and listing and not self.slowed
+        self.generated = self.generated or is_post(request, "/generate")
+        response = await self._inner.handle_async_request(request)
+        if slow:
+            self.slowed = True
+            await response.aread()
+            await self._clock.sleep(self._delay)
+        return response
+
+
+async def test_a_check_that_ends_after_the_settle_window_but_began_before_it_is_not_final(
+    clock: FakeClock,
+) -> None:
+    """The late document is made after the check read its page and before the window
+    ends; the check's answer arrives after the window. Only a check that began after
+    the window may clear the item for another generate."""
+    server = fast_server(clock)
+    token = server.create_token(server.create_team())
+    transport = SlowFirstCheck(server.transport(), clock, delay=45.0)
+    async with server.running(), client_for(server, token, clock=clock, transport=transport) as c:
+        template_id, placeholder = await make_template(c)
+        server.set_faults(Faults(late_rate=1.0, late_delay=30.0, routes=SEND_ROUTES))
+        summary = await c.batch.generate_many(
+            template_id, people(placeholder, 1), settle_window=40.0, concurrency=1
+        )
+        server.clear_faults()
+        await clock.sleep(60)
+        counts = await documents_by_external_id(c)
+    assert transport.slowed
+    assert summary.duplicates == ()
+    assert (summary.sent, summary.skipped) == (1, 0)
+    assert list(counts.values()) == [1]
 
 
 async def test_inserting_a_row_resends_nothing(client_and_journal: tuple) -> None:  # type: ignore[type-arg]

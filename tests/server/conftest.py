@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pacta_async.testing import FakeClock, ReferenceServer, make_pdf
+from pacta_async.testing import FakeClock, ReferenceServer, make_pdf, serve_app_in_thread
 
 BASE_URL = "http://pacta.test/api/v1"
-STARTUP_TIMEOUT = 10.0  # seconds a loopback server may take to listen
 
 
 @pytest.fixture
@@ -118,28 +113,6 @@ class Receiver:
     def events(self) -> list[str]:
         with self._lock:
             return [body["event"] for _, body in self.received]
-
-
-@contextlib.contextmanager
-def serve_app_in_thread(app: Any) -> Iterator[str]:
-    """Serve an ASGI app on a free loopback port from a thread; yields its origin."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start within {STARTUP_TIMEOUT:.0f} s")
-            time.sleep(0.002)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
 
 
 @pytest.fixture

@@ -30,9 +30,16 @@ from pacta_async import (
     DocumentSigned,
     WebhookEvent,
 )
-from pacta_async.testing import Backoff, Delivery, ReferenceServer, WebhookFaults, make_pdf
+from pacta_async.testing import (
+    Backoff,
+    Delivery,
+    ReferenceServer,
+    WebhookFaults,
+    make_pdf,
+    serve_app_in_thread,
+)
 
-from .support import RECEIVER_PATH, SECRET, Recorder, serve_in_thread
+from .support import RECEIVER_PATH, SECRET, Recorder
 
 pytestmark = pytest.mark.anyio
 
@@ -180,7 +187,7 @@ async def test_each_event_is_handled_once_under_retries_and_duplicates(
 ) -> None:
     server, _ = pacta
     handler = Recorder()
-    with serve_in_thread(receiver.create_app(SECRET, handler)) as url:
+    with serve_app_in_thread(receiver.create_app(SECRET, handler)) as url:
         document_id = await run_lifecycle(pacta, url + RECEIVER_PATH)
         deliveries = await settled(server, len(LIFECYCLE))
     check_deliveries(deliveries)
@@ -194,7 +201,7 @@ async def test_a_delivery_without_the_right_secret_is_refused(
 ) -> None:
     server, _ = pacta
     handler = Recorder()
-    with serve_in_thread(receiver.create_app(SECRET, handler)) as url:
+    with serve_app_in_thread(receiver.create_app(SECRET, handler)) as url:
         async with team_api(pacta) as client:
             await subscribe(client, url + RECEIVER_PATH, secret)
             await create_document(client)
@@ -239,7 +246,7 @@ async def test_a_retried_delivery_is_handled_once(
     server, _ = pacta
     handler = Recorder()
     app = FailFirst(receiver.create_app(SECRET, handler), after_handling=after_handling)
-    with serve_in_thread(app) as url:  # type: ignore[arg-type]
+    with serve_app_in_thread(app) as url:
         document_id = await run_lifecycle(pacta, url + RECEIVER_PATH)
         deliveries = await settled(server, len(LIFECYCLE))
     assert deliveries[0].attempts >= 2
@@ -266,7 +273,7 @@ async def test_a_first_run_slower_than_pacta_timeout_has_one_effect(
         effects.append(event)
 
     app = receiver.create_app(SECRET, slow_first, answer_within=5.0)  # over the timeout
-    with server.serve_in_thread() as base_url, serve_in_thread(app) as url:
+    with server.serve_in_thread() as base_url, serve_app_in_thread(app) as url:
         document_id = await run_lifecycle((server, base_url), url + RECEIVER_PATH)
         deliveries = await settled(server, len(LIFECYCLE))
     created = deliveries[0]
@@ -302,7 +309,7 @@ async def test_retries_signed_with_a_rotated_out_secret_are_accepted(
     old, new = "whsec_old_1b7c", "whsec_new_9d2e"
     handler = Recorder()
     gate = Gate(receiver.create_app([new, old], handler))
-    with serve_in_thread(gate) as url:  # type: ignore[arg-type]
+    with serve_app_in_thread(gate) as url:
         async with team_api(pacta) as client:
             webhook_id = await subscribe(client, url + RECEIVER_PATH, old)
             document_id, _ = await create_document(client)  # DOCUMENT_CREATED, old secret
@@ -357,7 +364,7 @@ async def test_a_standalone_server_process_driven_by_its_http_control_api(
     base_url, token = standalone
     control = base_url.removesuffix("/api/v1") + "/_control"
     handler = Recorder()
-    with serve_in_thread(receiver.create_app(SECRET, handler)) as url:
+    with serve_app_in_thread(receiver.create_app(SECRET, handler)) as url:
         async with api(base_url, token) as client:
             await subscribe(client, url + RECEIVER_PATH, SECRET)
             document_id, recipients = await create_document(client)

@@ -11,7 +11,7 @@ import pytest
 from starlette.types import Message
 
 from pacta_async import DocumentCompleted, DocumentSigned, WebhookDeduplicator, WebhookEvent
-from pacta_async.testing import build_webhook_delivery
+from pacta_async.testing import build_webhook_delivery, serve_app_in_thread
 
 from .support import (
     RECEIVER_PATH,
@@ -20,7 +20,6 @@ from .support import (
     asgi_client,
     delivery_json,
     encode,
-    serve_in_thread,
 )
 
 pytestmark = pytest.mark.anyio
@@ -218,7 +217,7 @@ async def test_answers_503_when_not_running(receiver: ModuleType) -> None:
 
 async def test_over_loopback(receiver: ModuleType) -> None:
     handler = Recorder()
-    with serve_in_thread(receiver.create_app(SECRET, handler)) as url:
+    with serve_app_in_thread(receiver.create_app(SECRET, handler)) as url:
         async with httpx.AsyncClient(base_url=url) as client:
             assert await post(client, delivery_json()) == 200
             assert await post(client, delivery_json()) == 200
