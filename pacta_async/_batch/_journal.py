@@ -316,7 +316,7 @@ class SqliteJournal:
 
     async def pending(self, key: str) -> None:
         """Forget the item: none of its requests reached Pacta (no row is pending)."""
-        await self._run(self._write("DELETE FROM items WHERE key = ?", key))
+        await self._write("DELETE FROM items WHERE key = ?", key)
 
     async def _update(
         self, key: str, state: ItemState, *, document_id: int | None, error: str | None
