@@ -292,7 +292,10 @@ def _stopped(
     else:
         print("Stopped before any item finished.")
     if stopper.cancelled and stopper.in_flight:
-        print(f"{stopper.in_flight} items were cancelled in flight; a rerun checks them first.")
+        print(
+            f"{stopper.in_flight} items were cancelled in flight; a rerun checks first"
+            " the ones that may have reached Pacta, and sends the others."
+        )
     return fail(f"{signum.name}: interrupted; {_rerun_hint(args)}", _STATUS[signum])
 
 
