@@ -16,7 +16,9 @@ stack over aiohttp costs before any SDK layer: a bare `httpx.AsyncClient` over t
 same `AioHttpTransport` doing what raw httpx does, and the floor under any such stack,
 no client at all: one `httpx.Request` (URL and headers built once, the client's
 timeouts) handed straight to `AioHttpTransport`, and its `httpx.Response` checked and
-decoded. Raw aiohttp and every variant over it use one connection per worker (both
+decoded. And one shows what returning the SDK's typed model costs by itself: raw
+aiohttp with the generated `Document.from_dict` on its JSON, no httpx at all.
+Raw aiohttp and every variant over it use one connection per worker (both
 pools hold 100).
 Each runs at concurrency 1 and 64 in many short interleaved rounds (0.2 s each,
 order rotating), so that load from elsewhere on the machine, which comes and goes,
@@ -39,7 +41,7 @@ import anyio
 import httpx
 from _common import HERE, PYTHON, child, log, row
 
-from pacta_async import AioHttpTransport, PactaClient, TokenBucketLimiter
+from pacta_async import AioHttpTransport, Document, PactaClient, TokenBucketLimiter
 from pacta_async._client import DEFAULT_TIMEOUT
 
 TOKEN = "api_" + "0" * 32
@@ -118,11 +120,17 @@ async def measure(
             response.raise_for_status()
             return await response.json()
 
+    async def aiohttp_model_get() -> object:
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return Document.from_dict(await response.json())
+
     variants: dict[str, Request] = {
         "raw httpx": raw_get,
         "pacta_async, limiter off": lambda: plain.documents.get(DOCUMENT_ID),
         "pacta_async, limiter on": lambda: paced.documents.get(DOCUMENT_ID),
         "raw aiohttp": aiohttp_get,
+        "raw aiohttp + Document.from_dict": aiohttp_model_get,
         "bare httpx.AsyncClient over AioHttpTransport": httpx_over_aiohttp_get,
         "floor: httpx.Request -> AioHttpTransport -> httpx.Response": floor_get,
         "pacta_async over aiohttp, limiter on": lambda: over_aiohttp.documents.get(DOCUMENT_ID),
@@ -135,6 +143,7 @@ async def measure(
     }
     # Shown beside raw aiohttp, not held to a target: no SDK runs in it.
     informational = {
+        "raw aiohttp + Document.from_dict",
         "bare httpx.AsyncClient over AioHttpTransport",
         "floor: httpx.Request -> AioHttpTransport -> httpx.Response",
     }
