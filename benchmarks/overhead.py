@@ -11,9 +11,15 @@ on at a billion requests a minute (so it paces nothing, and only its cost shows)
 and the peer users reach for when httpx is too slow, raw aiohttp (``get()``,
 ``raise_for_status()``, ``json()``), beside pacta_async over its `aiohttp` extra
 (`AioHttpTransport`, limiter on). Each pacta_async variant is compared with the raw
-client under it: >= 90% of its requests/s. One more row shows the floor under any
-httpx-based stack over aiohttp: a bare `httpx.AsyncClient` over the same
-`AioHttpTransport` doing what raw httpx does (no SDK layers at all).
+client under it: >= 90% of its requests/s. Two more rows show what an httpx-based
+stack over aiohttp costs before any SDK layer: a bare `httpx.AsyncClient` over the
+same `AioHttpTransport` doing what raw httpx does, and the floor under any such stack,
+no client at all: one `httpx.Request` (URL and headers built once, the client's
+timeouts) handed straight to `AioHttpTransport`, and its `httpx.Response` checked and
+decoded. And one shows what returning the SDK's typed model costs by itself: raw
+aiohttp with the generated `Document.from_dict` on its JSON, no httpx at all.
+Raw aiohttp and every variant over it use one connection per worker (both
+pools hold 100).
 Each runs at concurrency 1 and 64 in many short interleaved rounds (0.2 s each,
 order rotating), so that load from elsewhere on the machine, which comes and goes,
 hits all variants alike; the figures are medians, and the ratio is the median of
@@ -35,7 +41,8 @@ import anyio
 import httpx
 from _common import HERE, PYTHON, child, log, row
 
-from pacta_async import AioHttpTransport, PactaClient, TokenBucketLimiter
+from pacta_async import AioHttpTransport, Document, PactaClient, TokenBucketLimiter
+from pacta_async._client import DEFAULT_TIMEOUT
 
 TOKEN = "api_" + "0" * 32
 DOCUMENT_ID = 1
@@ -85,6 +92,10 @@ async def measure(
         base_url=base, headers={"Authorization": TOKEN}, transport=AioHttpTransport()
     )
     url = f"{base}/documents/{DOCUMENT_ID}"
+    floor_transport = AioHttpTransport()
+    floor_url = httpx.URL(url)
+    floor_headers = httpx.Headers({"Authorization": TOKEN})
+    floor_timeout = DEFAULT_TIMEOUT.as_dict()  # what PactaClient sends with
 
     async def raw_get() -> object:
         response = await raw.get(f"/documents/{DOCUMENT_ID}")
@@ -96,17 +107,32 @@ async def measure(
         response.raise_for_status()
         return response.json()
 
+    async def floor_get() -> object:
+        request = httpx.Request(
+            "GET", floor_url, headers=floor_headers, extensions={"timeout": floor_timeout}
+        )
+        response = await floor_transport.handle_async_request(request)
+        response.raise_for_status()
+        return response.json()
+
     async def aiohttp_get() -> object:
         async with session.get(url) as response:
             response.raise_for_status()
             return await response.json()
+
+    async def aiohttp_model_get() -> object:
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return Document.from_dict(await response.json())
 
     variants: dict[str, Request] = {
         "raw httpx": raw_get,
         "pacta_async, limiter off": lambda: plain.documents.get(DOCUMENT_ID),
         "pacta_async, limiter on": lambda: paced.documents.get(DOCUMENT_ID),
         "raw aiohttp": aiohttp_get,
+        "raw aiohttp + Document.from_dict": aiohttp_model_get,
         "bare httpx.AsyncClient over AioHttpTransport": httpx_over_aiohttp_get,
+        "floor: httpx.Request -> AioHttpTransport -> httpx.Response": floor_get,
         "pacta_async over aiohttp, limiter on": lambda: over_aiohttp.documents.get(DOCUMENT_ID),
     }
     # What each pacta_async variant is measured against: the raw client under it.
@@ -116,7 +142,11 @@ async def measure(
         "pacta_async over aiohttp, limiter on": "raw aiohttp",
     }
     # Shown beside raw aiohttp, not held to a target: no SDK runs in it.
-    informational = {"bare httpx.AsyncClient over AioHttpTransport"}
+    informational = {
+        "raw aiohttp + Document.from_dict",
+        "bare httpx.AsyncClient over AioHttpTransport",
+        "floor: httpx.Request -> AioHttpTransport -> httpx.Response",
+    }
     ok = True
     busiest_responder = 0.0
     try:
@@ -185,6 +215,7 @@ async def measure(
         await session.close()
         await over_aiohttp.aclose()
         await httpx_over_aiohttp.aclose()
+        await floor_transport.aclose()
     return ok
 
 
