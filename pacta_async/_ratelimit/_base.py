@@ -78,6 +78,11 @@ class ArrivalSpread:
         self._recent: collections.deque[float] = collections.deque(maxlen=_SPREAD_WINDOW)
         self.allowance = unmeasured
 
+    @property
+    def longest(self) -> float | None:
+        """The longest recent round trip; None until one is measured."""
+        return max(self._recent) if self._recent else None
+
     def record(self, round_trip: float) -> bool:
         """Add one measurement; True when the allowance shrank, so waiters may go sooner."""
         if not (round_trip >= 0 and math.isfinite(round_trip)):

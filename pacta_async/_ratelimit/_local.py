@@ -43,6 +43,11 @@ class _Bucket:
     ``max(tat, now) + T``, where `allowance` is the measured `ArrivalSpread`.
     Every other adjustment is `cap`: a lower bound on `tat`, so observations can only
     ever slow the bucket down, whatever order they arrive in.
+
+    The server's bucket runs behind ours by the delay on the way of the request that
+    found it full, for as long as it has not been full again; `held` keeps the longest
+    round trip measured since then (a bound on that delay), so the allowance never
+    drops below it when the recent, faster round trips push it out of `spread`.
     """
 
     rate: Rate
@@ -52,6 +57,7 @@ class _Bucket:
     reported: float | None = None
     # Until when (monotonic) requests fail with this 429: its Retry-After is too long.
     refused: tuple[float, RateLimitError] | None = None
+    held: float = 0.0
 
     @property
     def interval(self) -> float:
@@ -71,9 +77,14 @@ class _Bucket:
 
     def allowed_at(self) -> float:
         tolerance = (self.burst - 1) * self.interval
-        return self.tat - max(0.0, tolerance - self.spread.allowance)
+        return self.tat - max(0.0, tolerance - max(self.spread.allowance, self.held))
 
     def take(self, now: float) -> None:
+        if self.tat <= now:  # full: the server's starts again from this request
+            self.held = 0.0
+        longest = self.spread.longest
+        if longest is not None:
+            self.held = max(self.held, longest)
         self.tat = max(self.tat, now) + self.interval
 
     def cap(self, at: float, tokens: float) -> None:

@@ -683,3 +683,31 @@ async def test_an_unusable_round_trip_changes_nothing(monkeypatch: pytest.Monkey
         await limiter.acquire(send=False)
         immediate += 1
     assert immediate == 7  # still the unmeasured 0.25 s
+
+
+async def test_a_slow_round_trip_that_set_the_servers_pace_is_not_forgotten() -> None:
+    """The first send found the server's bucket full and arrived 50 ms late, so the
+    server runs 50 ms behind us for as long as its bucket is not full again. Once 64
+    fast round trips have pushed that one out of the recent ones, the allowance must
+    still cover it, or the sends run ahead of the server's bucket and one is refused."""
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(requests_per_minute=600, burst=10, clock=clock)
+    arrivals: list[float] = []
+
+    async def main() -> None:
+        for number in range(150):
+            await limiter.acquire(send=False)
+            delay = 0.05 if number == 0 else 0.001
+            arrivals.append(clock.monotonic() + delay)
+            await limiter.observe(200, httpx.Headers(), round_trip=delay)
+
+    await in_fake_time(clock, main)
+    interval, tolerance = 0.1, 9 * 0.1  # the server's bucket: 600/min, burst 10
+    server_tat, refused = arrivals[0], 0
+    for arrival in sorted(arrivals):
+        if arrival < server_tat - tolerance - 1e-9:
+            refused += 1
+            continue
+        server_tat = max(server_tat, arrival) + interval
+    assert refused == 0
+    assert arrivals[-1] < 140 * interval + 0.1  # and the rate is not given up for it
