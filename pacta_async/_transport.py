@@ -167,7 +167,8 @@ class _Call:
             attempt += 1
             await self._pace()
             if resume_at is not None and (rest := resume_at - clock.monotonic()) > 0:
-                # Our limiters have already waited out a 429; a custom one may not have.
+                # The refused request waits out its Retry-After itself: our limiters may
+                # let the others resume sooner, and a custom one may not wait at all.
                 await self._sleep(rest, "the rest of Retry-After")
             self._cap_attempt_timeout()
             started = clock.monotonic()
