@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.2, help="per run")
     parser.add_argument("--warmup", type=float, default=0.5)
-    parser.add_argument("--rounds", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=28)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
     args = parser.parse_args(argv)
     with child([PYTHON, str(HERE / "static_responder.py")], name="static responder") as server:
