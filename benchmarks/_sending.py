@@ -20,8 +20,31 @@ from collections import Counter
 import anyio
 
 from pacta_async import PactaClient, PactaError, RetryEvent
+from pacta_async.testing import make_pdf
 
 CONCURRENCY = 32  # a "high-concurrency sender": many more tasks than the pace needs
+
+
+async def prepare_drafts(client: PactaClient, count: int) -> range:
+    """`count` drafts ready to send: one made by hand, the rest duplicates of it."""
+    draft = await client.documents.create(
+        make_pdf(), title="Contract", recipients=[{"name": "Ann", "email": "ann@example.com"}]
+    )
+    await client.documents.fields.create(
+        draft.id,
+        recipient_id=draft.recipients[0].id,
+        type="SIGNATURE",
+        page=1,
+        x=100,
+        y=600,
+        width=200,
+        height=50,
+    )
+    last = draft.id
+    for _ in range(count - 1):
+        last = (await client.documents.duplicate(draft.id)).id
+    assert last - draft.id == count - 1, "document ids are not consecutive"
+    return range(draft.id, last + 1)
 
 
 class RetryCounter:

@@ -20,34 +20,15 @@ import time
 import anyio
 import httpx
 from _common import log, row
+from _sending import prepare_drafts
 
 from pacta_async import PactaClient
-from pacta_async.testing import Limits, ReferenceServer, make_pdf
+from pacta_async.testing import Limits, ReferenceServer
 
 CONCURRENCY = 8  # send_many's default
 TARGET = 1.15
 ROUNDS = 3
 UNLIMITED = 100_000_000
-
-
-async def drafts(client: PactaClient, count: int) -> list[int]:
-    first = await client.documents.create(
-        make_pdf(), title="Contract", recipients=[{"name": "Ann", "email": "ann@example.com"}]
-    )
-    await client.documents.fields.create(
-        first.id,
-        recipient_id=first.recipients[0].id,
-        type="SIGNATURE",
-        page=1,
-        x=100,
-        y=600,
-        width=200,
-        height=50,
-    )
-    ids = [first.id]
-    for _ in range(count - 1):
-        ids.append((await client.documents.duplicate(first.id)).id)
-    return ids
 
 
 async def sdk(server: ReferenceServer, token: str, ids: list[int]) -> float:
@@ -93,7 +74,7 @@ async def measure() -> bool:
             for round_ in range(ROUNDS if count < 10_000 else 2):
                 order = [("send_many", sdk), ("bare httpx", bare)]
                 for name, run in order if round_ % 2 == 0 else order[::-1]:
-                    ids = await drafts(seeder, count)
+                    ids = list(await prepare_drafts(seeder, count))
                     per_item[name].append(await run(server, token, ids) / count)
             mine = statistics.median(per_item["send_many"])
             floor = statistics.median(per_item["bare httpx"])

@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+from _sending import prepare_drafts
 
 from pacta_async import ItemResult, ItemStatus, PactaClient, TokenBucketLimiter
-from pacta_async.testing import Limits, ReferenceServer, make_pdf
+from pacta_async.testing import Limits, ReferenceServer
 
 ITEMS = 100_000
 TARGET_MB = 50.0
@@ -41,28 +42,6 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-async def _drafts(client: PactaClient) -> range:
-    """`ITEMS` drafts ready to send: one made by hand, the rest duplicates of it."""
-    draft = await client.documents.create(
-        make_pdf(), title="Contract", recipients=[{"name": "Ann", "email": "ann@example.com"}]
-    )
-    await client.documents.fields.create(
-        draft.id,
-        recipient_id=draft.recipients[0].id,
-        type="SIGNATURE",
-        page=1,
-        x=100,
-        y=600,
-        width=200,
-        height=50,
-    )
-    last = draft.id
-    for _ in range(ITEMS - 1):
-        last = (await client.documents.duplicate(draft.id)).id
-    assert last - draft.id == ITEMS - 1, "document ids are not consecutive"
-    return range(draft.id, last + 1)
-
-
 async def _measure() -> tuple[float, float, int]:
     server = ReferenceServer(limits=Limits(general=PER_MINUTE, send=PER_MINUTE))
     token = server.create_token(server.create_team())
@@ -74,7 +53,7 @@ async def _measure() -> tuple[float, float, int]:
         transport=server.transport(),
         rate_limiter=limiter,
     ) as client:
-        ids = await _drafts(client)
+        ids = await prepare_drafts(client, ITEMS)
         sent = 0
 
         def inputs() -> Iterator[int]:
