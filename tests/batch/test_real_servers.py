@@ -9,7 +9,6 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
@@ -27,15 +26,6 @@ from .support import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    fake = FakeClock()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(fake.autojump)
-        yield fake
-        tg.cancel_scope.cancel()
 
 
 async def test_a_generate_processed_after_the_client_gave_up_is_not_repeated(

@@ -3,9 +3,6 @@ the batch's finder and settle window, used outside a batch."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import anyio
 import httpx
 import pytest
 
@@ -23,15 +20,6 @@ pytestmark = pytest.mark.anyio
 
 UPLOAD = frozenset({"POST /documents"})
 LIST = frozenset({"GET /documents"})
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    fake = FakeClock()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(fake.autojump)
-        yield fake
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture
