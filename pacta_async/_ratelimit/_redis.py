@@ -62,8 +62,8 @@ _RECHECK_SECONDS = 5.0
 # covered while they are, and short enough to follow a network that gets faster.
 _ALLOWANCE_MEMORY = 10.0
 
-# The same GCRA as `_local._Bucket` (its arrival allowance included), in microseconds
-# of the Redis server's clock.
+# The same GCRA as `_local._Bucket` (its arrival allowance and hold included), in
+# microseconds of the Redis server's clock.
 # KEYS[1] is a hash: `general` and `send` hold each bucket's theoretical arrival time
 # (when it is full again); `rpm`, `burst`, `spm` and `send_burst` the key's limits,
 # written by the first worker and lowered by any worker configured lower, so that all
@@ -73,9 +73,13 @@ _ALLOWANCE_MEMORY = 10.0
 # was too long to wait out refuses that limit; `allowance` the largest arrival
 # allowance any worker measured in the last `_ALLOWANCE_MEMORY` seconds (a request of
 # the slowest worker may still be on its way when another worker's leaves), and
-# `allowance_at` when it was written.
+# `allowance_at` when it was written; `general_held` and `send_held` the longest round
+# trip any worker measured since that bucket was last full, which the bucket's
+# allowance never drops below (see `_local._Bucket.held`): the server's bucket may run
+# that far behind the shared one for all workers, however long ago it was measured.
 # ARGV: op ('acquire' | 'observe'), requests/min, burst, sends/min, send burst,
-#   this worker's arrival allowance in microseconds, then
+#   this worker's arrival allowance in microseconds, its longest recent round trip in
+#   microseconds, then
 #   acquire: '1' for a send, else '0'.
 #   observe: buckets to pause ('' | 'general' | 'send' | 'both'), Retry-After in
 #            microseconds ('' if absent), X-RateLimit-Remaining (''), reported general
@@ -92,7 +96,7 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local state = redis.call('HMGET', key, 'general', 'send', 'general_limit', 'send_limit',
   'rpm', 'burst', 'spm', 'send_burst', 'general_refused', 'send_refused', 'allowance',
-  'allowance_at')
+  'allowance_at', 'general_held', 'send_held')
 local allowance = tonumber(ARGV[6])
 local shared_allowance = tonumber(state[11])
 if shared_allowance and shared_allowance > allowance
@@ -111,24 +115,30 @@ end
 redis.call('HSET', key, 'rpm', config[1], 'burst', config[2], 'spm', config[3],
   'send_burst', config[4])
 if ARGV[1] == 'observe' then
-  if ARGV[10] ~= '' then redis.call('HSET', key, 'general_limit', ARGV[10]); state[3] = ARGV[10] end
-  if ARGV[11] ~= '' then redis.call('HSET', key, 'send_limit', ARGV[11]); state[4] = ARGV[11] end
+  if ARGV[11] ~= '' then redis.call('HSET', key, 'general_limit', ARGV[11]); state[3] = ARGV[11] end
+  if ARGV[12] ~= '' then redis.call('HSET', key, 'send_limit', ARGV[12]); state[4] = ARGV[12] end
 end
 
-local function bucket(tat, per_minute, burst, reported)
+local function bucket(tat, per_minute, burst, reported, held)
   reported = tonumber(reported)
   if reported and reported < per_minute then
     per_minute = reported
     burst = math.min(burst, math.max(1, math.floor(reported)))
   end
-  return {tat = tonumber(tat) or now, interval = 60000000 / per_minute, burst = burst}
+  return {tat = tonumber(tat) or now, interval = 60000000 / per_minute, burst = burst,
+    held = tonumber(held) or 0}
 end
-local general = bucket(state[1], config[1], config[2], state[3])
-local send = bucket(state[2], config[3], config[4], state[4])
+local general = bucket(state[1], config[1], config[2], state[3], state[13])
+local send = bucket(state[2], config[3], config[4], state[4], state[14])
 local refused = {general = tonumber(state[9]) or 0, send = tonumber(state[10]) or 0}
 
 local function allowed_at(b)
-  return b.tat - math.max(0, (b.burst - 1) * b.interval - allowance)
+  return b.tat - math.max(0, (b.burst - 1) * b.interval - math.max(allowance, b.held))
+end
+local function take(b)
+  if b.tat <= now then b.held = 0 end  -- full: the server's starts again from this request
+  b.held = math.max(b.held, tonumber(ARGV[7]))
+  b.tat = math.max(b.tat, now) + b.interval
 end
 local function cap(b, at, tokens)
   b.tat = math.max(b.tat, at + (b.burst - tokens) * b.interval)
@@ -140,18 +150,18 @@ end
 
 local verdict, micros = 'ok', 0
 if ARGV[1] == 'acquire' then
-  local sending = ARGV[7] == '1'
+  local sending = ARGV[8] == '1'
   if refused.general > now then return answer('general', refused.general - now) end
   if sending and refused.send > now then return answer('send', refused.send - now) end
   local at = allowed_at(general)
   if sending then at = math.max(at, allowed_at(send)) end
   if at > now then return answer('wait', at - now) end
-  general.tat = math.max(general.tat, now) + general.interval
-  if sending then send.tat = math.max(send.tat, now) + send.interval end
+  take(general)
+  if sending then take(send) end
   verdict = 'go'
 else
-  local retry_after = tonumber(ARGV[8])
-  local longest = tonumber(ARGV[12])
+  local retry_after = tonumber(ARGV[9])
+  local longest = tonumber(ARGV[13])
   local function pause(b, name)
     if not retry_after then cap(b, now, 0)
     elseif retry_after > longest then
@@ -159,11 +169,12 @@ else
       redis.call('HSET', key, name .. '_refused', refused[name])
     else cap(b, now + retry_after, 1) end
   end
-  if ARGV[7] == 'general' or ARGV[7] == 'both' then pause(general, 'general') end
-  if ARGV[7] == 'send' or ARGV[7] == 'both' then pause(send, 'send') end
-  if ARGV[9] ~= '' then cap(general, now, tonumber(ARGV[9])) end
+  if ARGV[8] == 'general' or ARGV[8] == 'both' then pause(general, 'general') end
+  if ARGV[8] == 'send' or ARGV[8] == 'both' then pause(send, 'send') end
+  if ARGV[10] ~= '' then cap(general, now, tonumber(ARGV[10])) end
 end
-redis.call('HSET', key, 'general', general.tat, 'send', send.tat)
+redis.call('HSET', key, 'general', general.tat, 'send', send.tat, 'general_held', general.held,
+  'send_held', send.held)
 local until_quiet = math.max(general.tat, send.tat, refused.general, refused.send) - now
 redis.call('PEXPIRE', key, math.ceil(until_quiet / 1000) + 60000)
 return answer(verdict, micros)
@@ -192,7 +203,9 @@ class RedisRateLimiter(LimiterBase):
     refuses that limit with `RateLimitError` instead, for all of them), and a limit
     Pacta reports below the configured one is adopted by all. The burst is trimmed by
     the largest arrival allowance any worker measured lately (`ArrivalSpread`, plus
-    its own round trip to Redis, which comes between the grant and the request).
+    its own round trip to Redis, which comes between the grant and the request), and
+    never by less than the longest round trip any worker measured since the shared
+    bucket was last full: that far behind the shared bucket the server's may run.
 
     When Redis cannot be reached, `fallback_fraction` decides: None fails closed with
     `RateLimiterUnavailableError`; a fraction such as ``1 / number_of_workers`` paces
@@ -316,8 +329,13 @@ class RedisRateLimiter(LimiterBase):
     async def _run(self, op: str, *args: str) -> tuple[str, int]:
         allowance = self._spread.allowance + self._redis_spread.allowance
         allowance_us = round(allowance * 1_000_000)
+        # The grant leaves Redis before the request leaves here, as for the allowance.
+        longest = sum(spread.longest or 0.0 for spread in (self._spread, self._redis_spread))
+        longest_us = round(longest * 1_000_000)
         started = self._clock.monotonic()
-        result = await self._script(keys=[self._key], args=[op, *self._limits, allowance_us, *args])
+        result = await self._script(
+            keys=[self._key], args=[op, *self._limits, allowance_us, longest_us, *args]
+        )
         self._redis_spread.record(self._clock.monotonic() - started)
         if self._down_until is not None:
             _log.info("Redis is reachable again; rate limits are shared again")

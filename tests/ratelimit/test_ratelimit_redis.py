@@ -384,6 +384,40 @@ async def test_every_worker_keeps_the_largest_allowance_any_measured(
     assert await requested_wait(fast, clock, send=False) > 0.4
 
 
+async def test_a_slow_round_trip_that_set_the_servers_pace_is_not_forgotten(
+    clients: Callable[[], redis.asyncio.Redis],
+) -> None:
+    """As in-process: the first request found the server's bucket full and took 2 s to
+    come back, so the server may run 2 s behind the shared bucket until it is full
+    again. Once 64 fast round trips have pushed the slow one out of the slow worker's
+    recent ones and the shared allowance's memory is over, every worker must still keep
+    those 2 s of the 9 s tolerance back (60/min, burst 10): 1 + 7 at once, not all 10.
+    Once the bucket is full again, the whole burst is there again.
+    """
+    clock = FakeClock()
+    slow, fast = (
+        RedisRateLimiter(
+            clients(), TOKEN, requests_per_minute=60, burst=10, key_prefix=PREFIX, clock=clock
+        )
+        for _ in range(2)
+    )
+    assert await requested_wait(slow, clock, send=False) == 0  # found the bucket full
+    await slow.observe(200, httpx.Headers(), round_trip=2.0)
+    assert await requested_wait(slow, clock, send=False) == 0
+    for _ in range(64):
+        await slow.observe(200, httpx.Headers(), round_trip=0.001)
+    key = PREFIX + hashlib.sha256(TOKEN.encode()).hexdigest()[:32]
+    await clients().hset(key, "allowance_at", 0)  # written long ago: forgotten
+    for limiter in (slow, fast, slow, fast, slow, fast):
+        assert await requested_wait(limiter, clock, send=False) == 0
+    assert await requested_wait(slow, clock, send=False) > 0.9
+    assert await requested_wait(fast, clock, send=False) > 0.9
+    await clients().hset(key, "general", 0)  # full again, as after a quiet spell
+    for _ in range(10):
+        assert await requested_wait(fast, clock, send=False) == 0
+    assert await requested_wait(fast, clock, send=False) > 0.9
+
+
 async def test_a_worker_with_a_bigger_burst_cannot_push_the_others_out(
     clients: Callable[[], redis.asyncio.Redis], caplog: pytest.LogCaptureFixture
 ) -> None:
