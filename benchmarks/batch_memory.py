@@ -15,9 +15,9 @@ import gc
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
+from _common import MiB, peak_rss_bytes, reset_peak_rss, rss_bytes
 from _sending import prepare_drafts
 
 from pacta_async import ItemResult, ItemStatus, PactaClient, TokenBucketLimiter
@@ -27,19 +27,6 @@ ITEMS = 100_000
 TARGET_MB = 50.0
 CONCURRENCY = 16
 PER_MINUTE = 100_000_000  # far above what one process can send
-_STATUS = Path("/proc/self/status")
-
-
-def _status_kb(field: str) -> int:
-    for line in _STATUS.read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} missing from {_STATUS}")
-
-
-def _reset_peak() -> None:
-    """Make VmHWM (peak RSS) start again from the current RSS (Linux >= 4.0)."""
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 async def _measure() -> tuple[float, float, int]:
@@ -64,12 +51,12 @@ async def _measure() -> tuple[float, float, int]:
             sent += result.status is ItemStatus.SENT
 
         gc.collect()
-        _reset_peak()
-        baseline = _status_kb("VmRSS")
+        reset_peak_rss()
+        baseline = rss_bytes()
         started = time.monotonic()
         await client.batch.send_many(inputs(), concurrency=CONCURRENCY, on_result=count)
         elapsed = time.monotonic() - started
-        growth_mb = (_status_kb("VmHWM") - baseline) / 1024
+        growth_mb = (peak_rss_bytes() - baseline) / MiB
     return growth_mb, elapsed, sent
 
 

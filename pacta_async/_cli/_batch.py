@@ -32,16 +32,22 @@ from .._batch import (
     ItemResult,
     ItemStatus,
 )
+from .._batch._engine import Engine
+from .._batch._journal import NoJournal
+from .._batch._reachability import Reachability
 from .._client import PactaClient
+from .._clock import Clock, SystemClock
 from .._errors import (
     ConfigurationError,
     InvalidInputError,
     JournalError,
     PactaError,
     ServerUnreachableError,
+    UnknownOutcomeError,
 )
 from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
+from ..types import Template
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
 from ._output import PROG, Subparsers, add_timeout_option, fail
 from ._progress import progress_display
@@ -169,6 +175,8 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 _INTERRUPTED, _TERMINATED = 130, 143  # 128 + the signal's number, as shells report it
 _STATUS = {signal.SIGINT: _INTERRUPTED, signal.SIGTERM: _TERMINATED}
+# What the client and the template lookup wait by; tests put a fake clock here.
+_CLOCK: Clock = SystemClock()
 
 
 # -- running a batch --------------------------------------------------------------
@@ -181,9 +189,12 @@ def _client(args: argparse.Namespace) -> PactaClient:
         args.token,
         base_url=args.base_url,
         rate_limiter=TokenBucketLimiter(
-            requests_per_minute=args.requests_per_minute, sends_per_minute=args.sends_per_minute
+            requests_per_minute=args.requests_per_minute,
+            sends_per_minute=args.sends_per_minute,
+            clock=_CLOCK,
         ),
         total_timeout=args.timeout,
+        clock=_CLOCK,
         **timeout,
     )
 
@@ -360,7 +371,9 @@ def _run_generate(args: argparse.Namespace) -> int:
     async def job(
         client: PactaClient, report: _Report, stopper: Stopper, progress: ProgressCallback
     ) -> BatchSummary:
-        placeholder = args.placeholder or await _only_placeholder(client, args.template_id)
+        placeholder = args.placeholder or await _only_placeholder(
+            client, args.template_id, args.unreachable_timeout
+        )
 
         def on_result(result: ItemResult[GenerateItem]) -> None:
             line = lines[result.index]
@@ -386,18 +399,53 @@ def _run_generate(args: argparse.Namespace) -> int:
     return _run_batch(args, len(lines), columns, job)
 
 
-async def _only_placeholder(client: PactaClient, template_id: int) -> int:
-    async for template in client.templates.iter():
-        if template.id != template_id:
-            continue
-        placeholders = [recipient.id for recipient in template.recipients]
-        if len(placeholders) == 1:
-            return placeholders[0]
+async def _only_placeholder(
+    client: PactaClient, template_id: int, unreachable_timeout: float
+) -> int:
+    """The template's only recipient placeholder.
+
+    The lookup runs before the batch, under the batch's own rules: through 429s, 5xx
+    and outages, with the batch's engine and deadline, so that what the batch would
+    ride out does not end the run before it starts. Past the deadline it stops with
+    the batch's `ServerUnreachableError`. The API has no GET for one template, so the
+    list is read until the template appears.
+    """
+
+    async def matching() -> list[Template]:  # empty: no such template
+        async for template in client.templates.iter():
+            if template.id == template_id:
+                return [template]
+        return []
+
+    reachability = Reachability(_CLOCK, unreachable_timeout)
+    engine = Engine(
+        client.documents,
+        client.templates,
+        _CLOCK,
+        NoJournal(),
+        None,
+        settle=0.0,
+        reachability=reachability,
+    )
+    try:
+        # A read changes nothing: reading again is the check after a failure in doubt.
+        found = await reachability.enforce(
+            lambda: engine.once(matching, matching, maybe_happened=False)
+        )
+    except UnknownOutcomeError as exc:  # a read leaves no outcome in doubt: its last error
+        last = exc.__cause__
+        if not isinstance(last, PactaError):
+            raise
+        raise last from last.__cause__
+    if not found:
+        raise InputError(f"no template {template_id} in this team")
+    placeholders = [recipient.id for recipient in found[0].recipients]
+    if len(placeholders) != 1:
         raise InputError(
             f"template {template_id} has {len(placeholders)} recipients "
             f"({', '.join(map(str, placeholders)) or 'none'}); choose one with --placeholder"
         )
-    raise InputError(f"no template {template_id} in this team")
+    return placeholders[0]
 
 
 def _run_send(args: argparse.Namespace) -> int:
