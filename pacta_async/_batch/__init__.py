@@ -10,6 +10,7 @@ from ._batch import DEFAULT_CONCURRENCY, DEFAULT_UNREACHABLE_TIMEOUT, Batch, tok
 from ._export import ExportResult, ExportStatus, ExportSummary
 from ._journal import Account
 from ._results import BatchSummary, Duplicate, ItemResult, ItemStatus
+from ._single import read_like_a_batch
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -23,5 +24,6 @@ __all__ = [
     "ExportSummary",
     "ItemResult",
     "ItemStatus",
+    "read_like_a_batch",
     "token_hash",
 ]

@@ -31,10 +31,8 @@ from .._batch import (
     BatchSummary,
     ItemResult,
     ItemStatus,
+    read_like_a_batch,
 )
-from .._batch._engine import Engine
-from .._batch._journal import NoJournal
-from .._batch._reachability import Reachability
 from .._client import PactaClient
 from .._clock import Clock, SystemClock
 from .._errors import (
@@ -43,13 +41,12 @@ from .._errors import (
     JournalError,
     PactaError,
     ServerUnreachableError,
-    UnknownOutcomeError,
 )
 from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ..types import Template
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
-from ._output import PROG, Subparsers, add_timeout_option, fail
+from ._output import PROG, Subparsers, add_timeout_option, fail, positive_seconds
 from ._progress import progress_display
 from ._status import add_status
 from ._stop import DEFAULT_GRACE, Stopper
@@ -124,7 +121,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unreachable-timeout",
         metavar="SECONDS",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_UNREACHABLE_TIMEOUT,
         help="stop (resumably) once no request has reached Pacta for this long "
         "(default: %(default)g)",
@@ -404,11 +401,9 @@ async def _only_placeholder(
 ) -> int:
     """The template's only recipient placeholder.
 
-    The lookup runs before the batch, under the batch's own rules: through 429s, 5xx
-    and outages, with the batch's engine and deadline, so that what the batch would
-    ride out does not end the run before it starts. Past the deadline it stops with
-    the batch's `ServerUnreachableError`. The API has no GET for one template, so the
-    list is read until the template appears.
+    Read under the batch's own rules (`read_like_a_batch`): what the batch would ride
+    out must not end the run before it starts. The API has no GET for one template,
+    so the list is read until the template appears.
     """
 
     async def matching() -> list[Template]:  # empty: no such template
@@ -417,26 +412,13 @@ async def _only_placeholder(
                 return [template]
         return []
 
-    reachability = Reachability(_CLOCK, unreachable_timeout)
-    engine = Engine(
+    found = await read_like_a_batch(
         client.documents,
         client.templates,
         _CLOCK,
-        NoJournal(),
-        None,
-        settle=0.0,
-        reachability=reachability,
+        matching,
+        unreachable_timeout=unreachable_timeout,
     )
-    try:
-        # A read changes nothing: reading again is the check after a failure in doubt.
-        found = await reachability.enforce(
-            lambda: engine.once(matching, matching, maybe_happened=False)
-        )
-    except UnknownOutcomeError as exc:  # a read leaves no outcome in doubt: its last error
-        last = exc.__cause__
-        if not isinstance(last, PactaError):
-            raise
-        raise last from last.__cause__
     if not found:
         raise InputError(f"no template {template_id} in this team")
     placeholders = [recipient.id for recipient in found[0].recipients]

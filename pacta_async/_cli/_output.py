@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
-__all__ = ["PROG", "Subparsers", "add_timeout_option", "fail", "print_table"]
+__all__ = ["PROG", "Subparsers", "add_timeout_option", "fail", "positive_seconds", "print_table"]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 PROG = "pacta-async"
 
 
-def _seconds(text: str) -> float:
+def positive_seconds(text: str) -> float:
     value = float(text)
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
@@ -25,7 +25,7 @@ def add_timeout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=_seconds,
+        type=positive_seconds,
         help="give up on an API call after this long in all, waiting for the rate "
         "limit and retries included (default: no limit)",
     )

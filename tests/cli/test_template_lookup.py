@@ -223,3 +223,19 @@ def test_a_template_that_cannot_be_used_is_a_usage_error_at_once(
     assert status == 2
     assert message.format(id=wanted) in line
     assert clock.monotonic() == 0  # nothing waited for: no retry
+
+
+@pytest.mark.parametrize("seconds", ["0", "-5", "inf", "soon"])
+def test_an_unusable_unreachable_timeout_is_a_usage_error_before_any_request(
+    base_url: str,
+    clock: FakeClock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    seconds: str,
+) -> None:
+    template_id = make_template(base_url)
+    command = ["batch", "generate", str(template_id), str(people(tmp_path))]
+    status = main([*command, "--unreachable-timeout", seconds])
+    assert status == 2
+    assert "--unreachable-timeout" in capsys.readouterr().err
+    assert clock.monotonic() == 0
