@@ -46,7 +46,7 @@ from .._params import GenerateItem
 from .._ratelimit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SENDS_PER_MINUTE, TokenBucketLimiter
 from ..types import Template
 from ._inputs import SHOWN_PROBLEMS, InputError, check_csv, csv_rows, read_ids
-from ._output import PROG, Subparsers, add_timeout_option, fail, positive_seconds
+from ._output import PROG, Subparsers, add_timeout_option, fail, seconds_or_zero
 from ._progress import progress_display
 from ._status import add_status
 from ._stop import DEFAULT_GRACE, Stopper
@@ -121,7 +121,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unreachable-timeout",
         metavar="SECONDS",
-        type=positive_seconds,
+        type=seconds_or_zero,
         default=DEFAULT_UNREACHABLE_TIMEOUT,
         help="stop (resumably) once no request has reached Pacta for this long "
         "(default: %(default)g)",

@@ -7,16 +7,23 @@ import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
-__all__ = ["PROG", "Subparsers", "add_timeout_option", "fail", "positive_seconds", "print_table"]
+__all__ = ["PROG", "Subparsers", "add_timeout_option", "fail", "print_table", "seconds_or_zero"]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 PROG = "pacta-async"
 
 
-def positive_seconds(text: str) -> float:
+def _seconds(text: str) -> float:
     value = float(text)
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def seconds_or_zero(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
     return value
 
 
@@ -25,7 +32,7 @@ def add_timeout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=positive_seconds,
+        type=_seconds,
         help="give up on an API call after this long in all, waiting for the rate "
         "limit and retries included (default: no limit)",
     )

@@ -225,7 +225,7 @@ def test_a_template_that_cannot_be_used_is_a_usage_error_at_once(
     assert clock.monotonic() == 0  # nothing waited for: no retry
 
 
-@pytest.mark.parametrize("seconds", ["0", "-5", "inf", "soon"])
+@pytest.mark.parametrize("seconds", ["-5", "nan", "soon"])
 def test_an_unusable_unreachable_timeout_is_a_usage_error_before_any_request(
     base_url: str,
     clock: FakeClock,
