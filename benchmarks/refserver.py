@@ -267,6 +267,11 @@ def main() -> int:
     storage.base_url = f"http://127.0.0.1:{storage_sock.getsockname()[1]}"
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     quiet = {"http": "h11", "lifespan": "off", "log_level": "warning", "access_log": False}
+    # uvicorn closes idle connections after 5 s, exactly when httpx's pool lets go of
+    # them: a request on a reused connection can meet the close (ReadError), which the
+    # peers do not retry. Deployed servers keep connections longer than clients do
+    # (nginx 75 s, cloud load balancers 60 s); the tests keep uvicorn's 5 s.
+    quiet["timeout_keep_alive"] = 75
     servers = [uvicorn.Server(uvicorn.Config(served, **quiet)) for served in (app, storage)]
     uvicorn_server, storage_server = servers
 
