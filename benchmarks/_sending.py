@@ -20,13 +20,14 @@ from collections import Counter
 import anyio
 
 from pacta_async import PactaClient, PactaError, RetryEvent
-from pacta_async.testing import make_pdf
+from pacta_async.testing import ReferenceServer, make_pdf
 
 CONCURRENCY = 32  # a "high-concurrency sender": many more tasks than the pace needs
 
 
-async def prepare_drafts(client: PactaClient, count: int) -> range:
-    """`count` drafts ready to send: one made by hand, the rest duplicates of it."""
+async def prepare_drafts(client: PactaClient, server: ReferenceServer, count: int) -> range:
+    """`count` drafts ready to send: one made through the API, the rest the server's
+    duplicates of it (`ReferenceServer.duplicate`: setup, not what is measured)."""
     draft = await client.documents.create(
         make_pdf(), title="Contract", recipients=[{"name": "Ann", "email": "ann@example.com"}]
     )
@@ -40,11 +41,10 @@ async def prepare_drafts(client: PactaClient, count: int) -> range:
         width=200,
         height=50,
     )
-    last = draft.id
-    for _ in range(count - 1):
-        last = (await client.documents.duplicate(draft.id)).id
-    assert last - draft.id == count - 1, "document ids are not consecutive"
-    return range(draft.id, last + 1)
+    copies = server.duplicate(draft.id, count - 1) if count > 1 else []
+    ids = [draft.id, *copies]
+    assert ids == list(range(draft.id, draft.id + count)), "document ids are not consecutive"
+    return range(draft.id, draft.id + count)
 
 
 class RetryCounter:

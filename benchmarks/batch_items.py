@@ -74,7 +74,7 @@ async def measure() -> bool:
             for round_ in range(ROUNDS if count < 10_000 else 2):
                 order = [("send_many", sdk), ("bare httpx", bare)]
                 for name, run in order if round_ % 2 == 0 else order[::-1]:
-                    ids = list(await prepare_drafts(seeder, count))
+                    ids = list(await prepare_drafts(seeder, server, count))
                     per_item[name].append(await run(server, token, ids) / count)
             mine = statistics.median(per_item["send_many"])
             floor = statistics.median(per_item["bare httpx"])

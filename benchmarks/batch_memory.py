@@ -40,7 +40,7 @@ async def _measure() -> tuple[float, float, int]:
         transport=server.transport(),
         rate_limiter=limiter,
     ) as client:
-        ids = await prepare_drafts(client, ITEMS)
+        ids = await prepare_drafts(client, server, ITEMS)
         sent = 0
 
         def inputs() -> Iterator[int]:

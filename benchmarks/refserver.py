@@ -15,9 +15,10 @@ reference server's ASGI app is wrapped here in one that
 - signs documents over time on request, while a client waits for them,
 - processes requests late (the `late_rate` fault) for as long as it serves.
 
-Seeding goes through the server's own in-process transport and the public API
-(create one document, then duplicate it), so no private state is touched and no
-loopback round trips are paid: 20,000 documents take a few seconds.
+Seeding goes through the server's own in-process transport and public API (one
+document created and given a field), then `ReferenceServer.duplicate`, so no private
+state is touched and no loopback round trips are paid: 20,000 documents take under a
+second.
 """
 
 from __future__ import annotations
@@ -199,9 +200,9 @@ class BenchApp:
         self, token: str, count: int, *, state: str = "draft", path: str | None = None
     ) -> list[int]:
         """`count` documents for the token's team: one upload (of the PDF at `path`, or
-        a small one) with a signer and a signature field, then duplicates of it; left
-        as drafts, sent (`state="pending"`) or sent and signed (`"completed"`). Call
-        with limits raised.
+        a small one) with a signer and a signature field, then the server's duplicates
+        of it; left as drafts, sent (`state="pending"`) or sent and signed
+        (`"completed"`). Call with limits raised.
         """
         async with self._client(token) as client:
             first = await client.documents.create(
@@ -219,9 +220,7 @@ class BenchApp:
                 width=100,
                 height=30,
             )
-            ids = [first.id]
-            for _ in range(count - 1):
-                ids.append((await client.documents.duplicate(first.id)).id)
+            ids = [first.id, *(self.server.duplicate(first.id, count - 1) if count > 1 else [])]
             if state in ("pending", "completed"):
                 for document_id in ids:
                     await client.documents.send(document_id, send_email=False)

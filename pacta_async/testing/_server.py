@@ -143,6 +143,14 @@ class ReferenceServer:
         """A new `api_...` token for the team, expiring `expires_in` seconds from now."""
         return self._state.create_token(team_id, expires_in)
 
+    def duplicate(self, document_id: int, copies: int = 1) -> list[int]:
+        """`copies` duplicates of the document, as `POST /documents/{id}/duplicate` makes
+        each, in one step: thousands of drafts to seed a test with, in a fraction of the
+        time as many requests would take."""
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise ValueError(f"copies must be a whole number >= 1, got {copies!r}")
+        return self._state.duplicate_many(document_id, copies)
+
     def open_document(self, document_id: int, recipient_id: int) -> None:
         """The recipient opens the signing link (`DOCUMENT_OPENED`, the first time)."""
         self._state.open(document_id, recipient_id)

@@ -433,11 +433,18 @@ class State:
 
     def duplicate_document(self, team_id: int, document_id: int) -> dict[str, Any]:
         with self._transaction():
-            source = self._document(team_id, document_id)
-            copy = self._add_document(team_id, source.title, None, source.pdf, source.pages)
-            self._copy_recipients_and_fields(source.recipients, source.fields, copy)
-            self._publish(copy, "DOCUMENT_CREATED")
-            return copy.to_json()
+            return self._duplicate(self._document(team_id, document_id)).to_json()
+
+    def duplicate_many(self, document_id: int, copies: int) -> list[int]:
+        with self._transaction():
+            source = self._document(None, document_id)
+            return [self._duplicate(source).id for _ in range(copies)]
+
+    def _duplicate(self, source: _Document) -> _Document:
+        copy = self._add_document(source.team_id, source.title, None, source.pdf, source.pages)
+        self._copy_recipients_and_fields(source.recipients, source.fields, copy)
+        self._publish(copy, "DOCUMENT_CREATED")
+        return copy
 
     def _copy_recipients_and_fields(
         self, recipients: list[_Recipient], fields: list[_Field], target: _Document

@@ -125,3 +125,33 @@ async def test_send_count_counts_sends_only(
     for _ in range(3):
         await client.post(f"/documents/{document['id']}/send")
     assert server.send_count(document["id"]) == 1
+
+
+async def test_duplicate_makes_what_the_duplicate_endpoint_makes_in_one_step(
+    server: ReferenceServer, client: httpx.AsyncClient, create_document: CreateDocument
+) -> None:
+    document = await create_document(signature=True)
+    by_request = (await client.post(f"/documents/{document['id']}/duplicate")).json()
+    ids = server.duplicate(document["id"], copies=3)
+    assert ids == [by_request["id"] + 1, by_request["id"] + 2, by_request["id"] + 3]
+    drop = {"id", "createdAt", "updatedAt"}
+
+    def shape(doc: dict[str, object]) -> dict[str, object]:
+        recipients = doc["recipients"]
+        assert isinstance(recipients, list)
+        people = [
+            {k: v for k, v in r.items() if k not in ("id", "documentId", "signingUrl")}
+            for r in recipients
+        ]
+        return {k: v for k, v in doc.items() if k not in drop | {"recipients"}} | {"people": people}
+
+    for copy_id in ids:
+        copy = (await client.get(f"/documents/{copy_id}")).json()  # the team's, by the API
+        assert shape(copy) == shape(by_request)
+        await client.post(f"/documents/{copy_id}/send")  # its signature field came along
+        assert server.send_count(copy_id) == 1
+    with pytest.raises(ApiError, match="NOT_FOUND"):
+        server.duplicate(999)
+    for copies in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="copies"):
+            server.duplicate(document["id"], copies=copies)  # type: ignore[arg-type]
