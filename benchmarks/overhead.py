@@ -22,10 +22,10 @@ before it and `observe()` of its headers and round trip after it (what the
 "limiter on" variant cannot do without; no retry layer, no typed errors).
 Raw aiohttp and every variant over it use one connection per worker (both
 pools hold 100).
-Each runs at concurrency 1 and 64 in many short interleaved rounds (0.2 s each,
-order rotating), so that load from elsewhere on the machine, which comes and goes,
-hits all variants alike; the figures are medians, and the ratio is the median of
-the per-round ratios.
+Each runs at concurrency 1 and 64 in many short interleaved rounds (28 of 0.2 s at
+1, 10 of 0.6 s at 64; order rotating), so that load from elsewhere on the machine,
+which comes and goes, hits all variants alike; the figures are medians, and the
+ratio is the median of the per-round ratios.
 Requests/s is completed requests over wall time; CPU us/request is this process's
 CPU time (user + system) over completed requests.
 """
@@ -50,6 +50,10 @@ from pacta_async._client import DEFAULT_TIMEOUT
 TOKEN = "api_" + "0" * 32
 DOCUMENT_ID = 1
 TARGET = 0.90  # pacta_async's requests/s over raw httpx's
+# (rounds, seconds per round) by concurrency. At 64 over httpx a request takes ~90 ms,
+# so a 0.2 s round holds two or three per worker and its ending tail skews it (ratios
+# from 67% to 122% between runs); 0.6 s rounds cost the same time in all.
+ROUNDS = {1: (28, 0.2), 64: (10, 0.6)}
 
 Request = Callable[[], Awaitable[object]]
 
@@ -156,20 +160,22 @@ async def measure(
     busiest_responder = 0.0
     try:
         for concurrency in args.concurrency:
-            log(f"concurrency {concurrency}: {args.rounds} rounds of {args.seconds} s per variant")
+            rounds, seconds = ROUNDS.get(concurrency, ROUNDS[1])
+            rounds, seconds = args.rounds or rounds, args.seconds or seconds
+            log(f"concurrency {concurrency}: {rounds} rounds of {seconds} s per variant")
             rps: dict[str, list[float]] = {name: [] for name in variants}
             cpu_us: dict[str, list[float]] = {name: [] for name in variants}
             for request in variants.values():  # open connections, warm caches
                 await trial(request, concurrency, args.warmup)
             names = list(variants)
-            for round_ in range(args.rounds):
+            for round_ in range(rounds):
                 # Short runs in a rotating order: a disturbance from elsewhere on the
                 # machine lasting longer than a round hits every variant in it.
                 order = names[round_ % len(names) :] + names[: round_ % len(names)]
                 for name in order:
                     request = variants[name]
                     before, started = responder_cpu(), time.perf_counter()
-                    rate, cpu, count = await trial(request, concurrency, args.seconds)
+                    rate, cpu, count = await trial(request, concurrency, seconds)
                     share = (responder_cpu() - before) / (time.perf_counter() - started)
                     busiest_responder = max(busiest_responder, share)
                     rps[name].append(rate)
@@ -230,9 +236,9 @@ def _times(mine: list[float], floor: list[float], spec: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.2, help="per run")
+    parser.add_argument("--seconds", type=float, help="per run (default: by concurrency)")
     parser.add_argument("--warmup", type=float, default=0.5)
-    parser.add_argument("--rounds", type=int, default=28)
+    parser.add_argument("--rounds", type=int, help="(default: by concurrency)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
     args = parser.parse_args(argv)
     with child([PYTHON, str(HERE / "static_responder.py")], name="static responder") as server:
