@@ -1,6 +1,7 @@
 """Sending a batch of drafts, and judging the pace against a token bucket.
 
-Shared by the rate-limit benchmarks (in-process limiter and Redis limiter).
+Shared by the rate-limit benchmarks (in-process limiter and Redis limiter); the
+drafts also seed the benchmarks' reference server and the per-item runs.
 
 With rate r (sends per second) and burst b, a server that enforces a token bucket
 accepts the first b sends at once and then one every 1/r seconds, so N sends
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 import anyio
 
@@ -25,11 +27,16 @@ from pacta_async.testing import ReferenceServer, make_pdf
 CONCURRENCY = 32  # a "high-concurrency sender": many more tasks than the pace needs
 
 
-async def prepare_drafts(client: PactaClient, server: ReferenceServer, count: int) -> range:
-    """`count` drafts ready to send: one made through the API, the rest the server's
-    duplicates of it (`ReferenceServer.duplicate`: setup, not what is measured)."""
+async def prepare_drafts(
+    client: PactaClient, server: ReferenceServer, count: int, *, pdf: Path | None = None
+) -> range:
+    """`count` drafts ready to send: one made through the API (of `pdf`, or a small
+    one) with a signer and a signature field, the rest the server's duplicates of it
+    (`ReferenceServer.duplicate`: setup, not what is measured)."""
     draft = await client.documents.create(
-        make_pdf(), title="Contract", recipients=[{"name": "Ann", "email": "ann@example.com"}]
+        make_pdf() if pdf is None else pdf,
+        title="Contract",
+        recipients=[{"name": "Ann", "email": "ann@example.com"}],
     )
     await client.documents.fields.create(
         draft.id,

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from _sending import prepare_drafts
 
 from pacta_async import PactaClient
 from pacta_async.testing import Faults, Limits, ReferenceServer, Storm, make_pdf
@@ -205,22 +206,8 @@ class BenchApp:
         (`"completed"`). Call with limits raised.
         """
         async with self._client(token) as client:
-            first = await client.documents.create(
-                make_pdf() if path is None else Path(path),
-                title="Seed",
-                recipients=[{"name": "Ada", "email": "ada@example.com"}],
-            )
-            await client.documents.fields.create(
-                first.id,
-                recipient_id=first.recipients[0].id,
-                type="SIGNATURE",
-                page=1,
-                x=10,
-                y=10,
-                width=100,
-                height=30,
-            )
-            ids = [first.id, *(self.server.duplicate(first.id, count - 1) if count > 1 else [])]
+            pdf = None if path is None else Path(path)
+            ids = list(await prepare_drafts(client, self.server, count, pdf=pdf))
             if state in ("pending", "completed"):
                 for document_id in ids:
                     await client.documents.send(document_id, send_email=False)

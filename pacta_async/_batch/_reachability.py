@@ -20,6 +20,7 @@ import anyio
 
 from .._clock import Clock
 from .._errors import APIConnectionError, PactaError, ServerUnreachableError
+from .._task_result import TaskResult
 
 __all__ = ["STOP_GRACE", "Reachability", "Stopping"]
 
@@ -102,27 +103,18 @@ class Reachability:
         `deadline` seconds: `ServerUnreachableError`), its waits are cut short, its
         requests on their way get `STOP_GRACE` seconds, then it is cancelled and the
         reason raised."""
-        returned: list[R] = []
-        failed: list[Exception] = []
+        result = TaskResult[R]()
         async with anyio.create_task_group() as tg:
-
-            async def run() -> None:
-                try:
-                    returned.append(await work())
-                except Exception as exc:  # raised below as itself, not in a group
-                    failed.append(exc)
-                tg.cancel_scope.cancel()  # the watcher
-
-            tg.start_soon(run)
+            tg.start_soon(result.capture, work, tg.cancel_scope)  # then stops the watcher
             tg.start_soon(self._watch)
             await self._stopping.wait()
             await self._clock.sleep(STOP_GRACE)
             tg.cancel_scope.cancel()  # what is still on its way
-        if failed and not isinstance(failed[0], Stopping):
-            raise failed[0]
+        if result.error is not None and not isinstance(result.error, Stopping):
+            raise result.error
         if self._reason is not None:
             raise self._reason
-        return returned[0]
+        return result.value()
 
     async def _watch(self) -> None:
         """Stops the work once no request has reached Pacta for `deadline` seconds."""

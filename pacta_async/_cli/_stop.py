@@ -20,6 +20,7 @@ from typing import TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from .._task_result import TaskResult
 from ._output import PROG
 
 __all__ = ["DEFAULT_GRACE", "Stopper"]
@@ -74,28 +75,16 @@ class Stopper:
         """`job`'s result, or None when a signal made it stop before it returned."""
         if threading.current_thread() is not threading.main_thread():
             return await job()  # signals reach only the main thread (tests call main())
-        returned: list[R] = []
-        failed: list[Exception] = []
+        result = TaskResult[R]()
         with _handlers_restored(), anyio.open_signal_receiver(*_SIGNALS) as signals:
             async with anyio.create_task_group() as tg:
-
-                async def work() -> None:
-                    try:
-                        returned.append(await job())
-                    except Exception as exc:  # raised below as itself, not in a group
-                        failed.append(exc)
-                    finally:
-                        tg.cancel_scope.cancel()  # the signal watcher
-
-                tg.start_soon(work)
+                tg.start_soon(result.capture, job, tg.cancel_scope)  # then stops the watcher
                 async for signum in signals:
                     self._on_signal(signum, tg)
-        if failed:
-            raise failed[0]
-        if not returned:
+        if result.error is None and not result.returned:
             self.cancelled = True
             return None
-        return returned[0]
+        return result.value()
 
     def _on_signal(self, signum: signal.Signals, tg: TaskGroup) -> None:
         if self.signal is not None or not self.in_flight:

@@ -25,6 +25,7 @@ import pytest
 from pacta_async import PactaClient
 from pacta_async._cli import _batch as _cli_batch
 from pacta_async._cli import main
+from pacta_async._task_result import TaskResult
 from pacta_async.testing import FakeClock, Faults, Limits, ReferenceServer, Storm, make_pdf
 
 from ..redis_server import free_port
@@ -83,18 +84,11 @@ def clock(monkeypatch: pytest.MonkeyPatch, anyio_backend: str) -> FakeClock:
             return run(func, *args, **kwargs)  # the reference server's own thread
 
         async def with_autojump() -> T:
-            returned: list[T] = []
-            failed: list[Exception] = []
+            result = TaskResult[T]()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(autojump)
-                try:
-                    returned.append(await func())
-                except Exception as exc:  # raised below as itself, not in a group
-                    failed.append(exc)
-                tg.cancel_scope.cancel()
-            if failed:
-                raise failed[0]
-            return returned[0]
+                await result.capture(func, tg.cancel_scope)
+            return result.value()
 
         return run(with_autojump, backend=anyio_backend)
 
